@@ -1,1 +1,2 @@
-export const placeholder = true;
+export { buildProgram, reportError } from "./program.js";
+export { loadConfig, ConfigError, KEYS, type AppConfig } from "./config.js";

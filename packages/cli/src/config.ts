@@ -1,0 +1,200 @@
+/**
+ * One typed configuration for every command: defaults < config file (JSON) < environment < flags.
+ * Every key is declared once below with its parser and help; a bad value stops start-up with a message
+ * that names the key, where it came from, and what was expected.
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import { resolve as resolvePath } from "node:path";
+import { DEFAULT_INTERCEPT_HOSTS, parseHostPattern } from "@copilot-audit/gateway";
+
+export class ConfigError extends Error {
+  readonly code = "config_invalid";
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+type Source = "default" | "config file" | "environment" | "flag";
+type Parser<T> = (value: unknown) => T;
+
+interface KeySpec<T> {
+  /** Environment variable, if any. */
+  env?: string;
+  parse: Parser<T>;
+  default: T;
+  help: string;
+}
+
+const fail = (expected: string): never => {
+  throw new TypeError(expected);
+};
+
+const str: Parser<string> = (v) => (typeof v === "string" && v.length > 0 ? v : fail("a non-empty string"));
+const optionalStr: Parser<string | null> = (v) => (v === null || v === undefined || v === "" ? null : str(v));
+const int =
+  (min: number, max: number): Parser<number> =>
+  (v) => {
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+    return Number.isInteger(n) && n >= min && n <= max ? n : fail(`an integer from ${min} to ${max}`);
+  };
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (v) =>
+    values.includes(v as T) ? (v as T) : fail(`one of ${values.join(", ")}`);
+const list =
+  <T>(item: Parser<T>): Parser<T[]> =>
+  (v) => {
+    const items = Array.isArray(v) ? v : typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : fail("a list");
+    return items.map((x, i) => {
+      try {
+        return item(x);
+      } catch (e) {
+        throw new TypeError(`item ${i + 1} (${JSON.stringify(x)}): ${(e as Error).message}`);
+      }
+    });
+  };
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export const hostPort: Parser<HostPort> = (v) => {
+  if (typeof v !== "string") return fail("HOST:PORT, e.g. 127.0.0.1:8080");
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
+  if (!m) return fail(`HOST:PORT, e.g. 127.0.0.1:8080 (got "${v}")`);
+  const port = int(0, 65535)(m[3]);
+  return { host: m[1] || m[2] || "127.0.0.1", port };
+};
+
+const interceptPattern: Parser<string> = (v) => {
+  if (typeof v !== "string") return fail("a hostname or *.domain");
+  return parseHostPattern(v).pattern;
+};
+
+/** `HOST=IP:PORT` (like curl --resolve, but with `=`; `HOST:PORT:IP` is accepted too). */
+const resolveEntry: Parser<[string, HostPort]> = (v) => {
+  if (typeof v !== "string") return fail("HOST=IP:PORT");
+  const m = /^([^=\s]+)=(.+)$/.exec(v);
+  if (!m) return fail(`HOST=IP:PORT, e.g. api.githubcopilot.com=127.0.0.1:8443 (got "${v}")`);
+  const dest = hostPort(m[2]);
+  if (isIP(dest.host) === 0 && dest.host !== "localhost") return fail(`an IP address after "=" (got "${dest.host}")`);
+  if (dest.port === 0) return fail("a port from 1 to 65535");
+  return [parseHostPattern(m[1] as string).pattern, dest];
+};
+
+const bytes: Parser<number> = (v) => {
+  if (typeof v === "number") return int(1, Number.MAX_SAFE_INTEGER)(v);
+  const m = typeof v === "string" ? /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(v.trim()) : null;
+  if (!m) return fail('a size such as 1048576, "512KiB" or "32MiB"');
+  const unit = (m[2] ?? "b").toLowerCase();
+  const mult = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
+};
+
+export const KEYS = {
+  dataDir: { env: "COPILOT_AUDIT_DATA_DIR", parse: str, default: "./data", help: "state directory (embedded database, keys, spool)" },
+  databaseUrl: {
+    env: "DATABASE_URL",
+    parse: (v: unknown) => {
+      const s = optionalStr(v);
+      if (s !== null && !/^postgres(ql)?:\/\//.test(s)) fail("a postgres:// URL");
+      return s;
+    },
+    default: null as string | null,
+    help: "PostgreSQL URL; without it the embedded PGlite database under <dataDir>/db is used",
+  },
+  listen: { env: "COPILOT_AUDIT_LISTEN", parse: hostPort, default: { host: "127.0.0.1", port: 8080 }, help: "proxy address" },
+  intercept: {
+    env: "COPILOT_AUDIT_INTERCEPT",
+    parse: list(interceptPattern),
+    default: [...DEFAULT_INTERCEPT_HOSTS],
+    help: "hosts to intercept (exact or *.domain); everything else is tunnelled untouched",
+  },
+  resolve: { parse: list(resolveEntry), default: [] as Array<[string, HostPort]>, help: "HOST=IP:PORT upstream overrides" },
+  upstreamCa: { env: "COPILOT_AUDIT_UPSTREAM_CA", parse: list(str), default: [] as string[], help: "extra CA files trusted upstream" },
+  allowPorts: { parse: list(int(1, 65535)), default: [] as number[], help: "ports allowed besides 443 (CONNECT) and 80 (HTTP)" },
+  caDir: { env: "COPILOT_AUDIT_CA_DIR", parse: str, default: "./certs", help: "where the default CA lives (created on first start)" },
+  caCert: { env: "COPILOT_AUDIT_CA_CERT", parse: optionalStr, default: null as string | null, help: "an existing CA certificate (PEM)" },
+  caKey: { env: "COPILOT_AUDIT_CA_KEY", parse: optionalStr, default: null as string | null, help: "its private key (PEM)" },
+  caKeyPassphrase: { env: "CA_KEY_PASSPHRASE", parse: optionalStr, default: null as string | null, help: "passphrase of an encrypted CA key" },
+  leafKeyType: { parse: oneOf("ec", "rsa"), default: "ec" as "ec" | "rsa", help: "key type of minted leaf certificates" },
+  logLevel: { env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", help: "log level" },
+  pacProxies: { parse: list(str), default: [] as string[], help: "proxy addresses written into /proxy.pac (default: the address it was fetched from)" },
+  maxRequestBodyBytes: { parse: bytes, default: 32 * 1024 * 1024, help: "largest request body buffered for inspection (413 above)" },
+  maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
+} satisfies Record<string, KeySpec<unknown>>;
+
+type Keys = typeof KEYS;
+export type AppConfig = { [K in keyof Keys]: Keys[K]["default"] } & { sources: Partial<Record<keyof Keys, Source>> };
+
+export interface ConfigInput {
+  /** Flag values already mapped to config keys; undefined = not given. */
+  flags: Partial<Record<keyof Keys, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a JSON config file (from --config or COPILOT_AUDIT_CONFIG). */
+  configFile?: string | undefined;
+}
+
+export function loadConfig(input: ConfigInput): AppConfig {
+  const env = input.env ?? process.env;
+  const filePath = input.configFile ?? env.COPILOT_AUDIT_CONFIG;
+  let file: Record<string, unknown> = {};
+  if (filePath) {
+    let text: string;
+    try {
+      text = readFileSync(filePath, "utf8");
+    } catch (e) {
+      throw new ConfigError(`cannot read the config file ${filePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("the top level must be an object");
+      file = parsed as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`the config file ${filePath} is not valid JSON: ${(e as Error).message}`);
+    }
+    const unknown = Object.keys(file).filter((k) => !(k in KEYS) && !k.startsWith("$"));
+    if (unknown.length > 0) {
+      throw new ConfigError(`the config file ${filePath} has unknown key(s): ${unknown.join(", ")} (known: ${Object.keys(KEYS).join(", ")})`);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  const sources: Partial<Record<keyof Keys, Source>> = {};
+  for (const [name, spec] of Object.entries(KEYS) as Array<[keyof Keys, KeySpec<unknown>]>) {
+    let raw: unknown;
+    let source: Source = "default";
+    if (input.flags[name] !== undefined) {
+      raw = input.flags[name];
+      source = "flag";
+    } else if (spec.env && env[spec.env] !== undefined && env[spec.env] !== "") {
+      raw = env[spec.env];
+      source = "environment";
+    } else if (file[name] !== undefined) {
+      raw = file[name];
+      source = "config file";
+    }
+    if (source === "default") {
+      out[name] = spec.default;
+      continue;
+    }
+    try {
+      out[name] = spec.parse(raw);
+    } catch (e) {
+      const where = source === "flag" ? `--${kebab(name)}` : source === "environment" ? `$${spec.env}` : `"${name}" in ${filePath}`;
+      throw new ConfigError(`invalid ${name} (${where}): expected ${(e as Error).message}`);
+    }
+    sources[name] = source;
+  }
+  return { ...(out as { [K in keyof Keys]: Keys[K]["default"] }), sources };
+}
+
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function absolute(path: string): string {
+  return resolvePath(process.cwd(), path);
+}

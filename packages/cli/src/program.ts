@@ -1,0 +1,30 @@
+import { Command, CommanderError } from "commander";
+import { caCommand } from "./commands/ca.js";
+import { pacCommand } from "./commands/pac.js";
+import { startCommand } from "./commands/start.js";
+import { ConfigError } from "./config.js";
+
+export function buildProgram(): Command {
+  const program = new Command("copilot-audit")
+    .description("Audit gateway for AI coding assistants: records, masks and governs Copilot traffic")
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)");
+  program.addCommand(startCommand());
+  program.addCommand(caCommand());
+  program.addCommand(pacCommand());
+  return program;
+}
+
+/** Errors with a `code` are expected failures: one clear line, no stack. */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode;
+  const e = err as Error & { code?: string };
+  const message = e?.message ?? String(err);
+  if (e && typeof e.code === "string" && !e.code.startsWith("ERR_")) {
+    process.stderr.write(`copilot-audit: error: ${message}\n`);
+    return err instanceof ConfigError ? 2 : 1;
+  }
+  process.stderr.write(`copilot-audit: unexpected error: ${e?.stack ?? message}\n`);
+  return 1;
+}
+

@@ -1,0 +1,116 @@
+import { readFile } from "node:fs/promises";
+import {
+  createLogger,
+  ensureCaFiles,
+  Gateway,
+  HostMatcher,
+  type LoadedCa,
+  patternsOutsideConstraints,
+  readCaFiles,
+} from "@copilot-audit/gateway";
+import { type AppConfig, absolute, ConfigError } from "./config.js";
+
+/** `copilot-audit start`: builds every part from the config, listens, and shuts down cleanly on SIGINT/SIGTERM. */
+export async function runGateway(config: AppConfig, opts: { explain?: boolean } = {}): Promise<void> {
+  const log = createLogger({ level: config.logLevel });
+  const matcher = new HostMatcher(config.intercept);
+  const loaded = await loadOrCreateCa(config, matcher);
+  for (const w of loaded.warnings) log.warn(w);
+  if (loaded.created) {
+    log.info(
+      { certificate: loaded.paths.certPath, permitted: loaded.ca.permittedDns },
+      "created a new CA: developer machines must trust this certificate (see certs/README.md)",
+    );
+  }
+  const outside = patternsOutsideConstraints(matcher.patterns, loaded.ca.permittedDns);
+  if (outside.length > 0) {
+    throw new ConfigError(
+      `intercept ${outside.join(", ")} is outside the CA's name constraints (${(loaded.ca.permittedDns ?? []).join(", ")}): ` +
+        `clients would reject its certificates. Re-create the CA with \`copilot-audit ca init --force ${outside
+          .map((p) => `--permit ${p.replace(/^\*\./, "")}`)
+          .join(" ")}\` (plus the domains it already permits) and redistribute ca.pem`,
+    );
+  }
+  const upstreamCaPems = await Promise.all(
+    config.upstreamCa.map(async (f) => {
+      try {
+        return await readFile(absolute(f), "utf8");
+      } catch (e) {
+        throw new ConfigError(`invalid upstreamCa (--upstream-ca ${f}): cannot read it (${(e as NodeJS.ErrnoException).code})`);
+      }
+    }),
+  );
+  const gateway = new Gateway({
+    listen: config.listen,
+    intercept: config.intercept,
+    ca: loaded.ca,
+    logger: log,
+    resolve: new Map(config.resolve),
+    upstreamCaPems,
+    allowPorts: config.allowPorts,
+    leafKeyType: config.leafKeyType,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
+    maxHeaderBytes: config.maxHeaderBytes,
+    pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
+  });
+  if (opts.explain) {
+    process.stdout.write(`${gateway.pipeline.explain().map((l, i) => `${i + 1}. ${l}`).join("\n")}\n`);
+    return;
+  }
+  let address: Awaited<ReturnType<Gateway["listen"]>>;
+  try {
+    address = await gateway.listen();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EADDRINUSE") throw new ConfigError(`invalid listen: ${config.listen.host}:${config.listen.port} is already in use`);
+    if (err.code === "EACCES") throw new ConfigError(`invalid listen: no permission to listen on ${config.listen.host}:${config.listen.port}`);
+    throw e;
+  }
+  const proxyUrl = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
+  log.info(
+    {
+      address: address.address,
+      port: address.port,
+      url: proxyUrl,
+      ca: loaded.paths.certPath,
+      intercept: config.intercept,
+      certificatesPreminted: gateway.certs.stats.mints,
+    },
+    "copilot-audit listening",
+  );
+  if (process.stderr.isTTY) {
+    process.stderr.write(
+      `\n  copilot-audit is listening on ${proxyUrl}\n\n  On a developer machine:\n    export HTTPS_PROXY=${proxyUrl}\n    export NODE_EXTRA_CA_CERTS=${loaded.paths.certPath}\n\n`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        log.warn("second signal: exiting now");
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, "shutting down: finishing in-flight exchanges");
+      gateway.close().then(resolve, (e) => {
+        log.error({ err: e }, "shutdown failed");
+        resolve();
+      });
+    };
+    process.once("SIGINT", () => stop("SIGINT"));
+    process.once("SIGTERM", () => stop("SIGTERM"));
+  });
+  log.info("stopped");
+  log.flush();
+}
+
+async function loadOrCreateCa(config: AppConfig, matcher: HostMatcher): Promise<LoadedCa & { created: boolean }> {
+  if (config.caCert || config.caKey) {
+    if (!config.caCert || !config.caKey) {
+      throw new ConfigError("invalid caCert/caKey: --ca-cert and --ca-key must be given together");
+    }
+    const paths = { certPath: absolute(config.caCert), keyPath: absolute(config.caKey) };
+    return { ...(await readCaFiles(paths, config.caKeyPassphrase ?? undefined)), created: false };
+  }
+  return ensureCaFiles(absolute(config.caDir), { keyType: "ec", permit: matcher.permittedSubtrees() });
+}

@@ -1,0 +1,81 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { Authority } from "./authority.js";
+import type { GatewayError } from "./errors.js";
+import { uuidv7 } from "./ids.js";
+import type { Session } from "./session.js";
+
+export type Outcome = "completed" | "aborted" | "upstream_error" | "refused";
+
+/**
+ * One HTTP request/response inside an intercepted connection, as the pipeline stages see it. Stages
+ * read the client's request, may edit what goes upstream (`requestHeaders`, `requestBody`) and what goes
+ * back (`responseHeaders`, body transforms), and leave notes for the recorder.
+ */
+export class Exchange {
+  readonly id = uuidv7();
+  readonly seq: number;
+  readonly startedAt = new Date();
+  readonly t0 = performance.now();
+  readonly session: Session;
+  readonly scheme: "https" | "http";
+  /** Where the request goes: the CONNECT target, or the absolute-URI authority for plain HTTP. */
+  readonly target: Authority;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly method: string;
+  /** Origin-form path with query, as sent upstream. */
+  readonly path: string;
+  /** Copilot traffic that is recorded and masked (all paths of Copilot hosts, `/copilot_internal/` on api.github.com). */
+  readonly audited: boolean;
+  readonly log: Logger;
+  /** Cancels the upstream request when the client goes away. */
+  readonly abort = new AbortController();
+
+  /** End-to-end headers to send upstream (hop-by-hop and Proxy-* already removed). */
+  requestHeaders: OutgoingHttpHeaders;
+  /** The request body, buffered for audited exchanges (stages may replace it); null = stream it. */
+  requestBody: Buffer | null = null;
+  /** Size of the body the client sent. */
+  requestBodyBytes = 0;
+
+  upstreamResponse: IncomingMessage | null = null;
+  responseStatus = 0;
+  responseHeaders: OutgoingHttpHeaders = {};
+  /** Body bytes written to the client. */
+  responseBodyBytes = 0;
+
+  outcome: Outcome | null = null;
+  /** The refusal or failure that ended the exchange, if any. */
+  error: GatewayError | null = null;
+  readonly timings: { requestBodyMs?: number; upstreamHeadersMs?: number; firstByteMs?: number; endMs?: number } = {};
+  /** Free-form notes stages leave for each other (e.g. the redactor's findings for the recorder). */
+  readonly notes = new Map<string, unknown>();
+
+  constructor(init: {
+    session: Session;
+    scheme: "https" | "http";
+    target: Authority;
+    req: IncomingMessage;
+    res: ServerResponse;
+    path: string;
+    audited: boolean;
+    requestHeaders: OutgoingHttpHeaders;
+  }) {
+    this.session = init.session;
+    this.seq = init.session.nextExchangeSeq();
+    this.scheme = init.scheme;
+    this.target = init.target;
+    this.req = init.req;
+    this.res = init.res;
+    this.method = init.req.method ?? "GET";
+    this.path = init.path;
+    this.audited = init.audited;
+    this.requestHeaders = init.requestHeaders;
+    this.log = init.session.log.child({ exchange: this.id });
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.t0;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The exchange pipeline: what happens to every request inside an intercepted connection. `buildStages`
+ * lists the stages in the order an exchange meets them; `Pipeline.run` drives one exchange through them.
+ */
+import { Transform } from "node:stream";
+import { pipeline as pipe } from "node:stream/promises";
+import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { GatewayError } from "./errors.js";
+import type { Exchange } from "./exchange.js";
+import { DECODABLE_ENCODINGS } from "./encodings.js";
+import { deleteHeader, getHeader } from "./headers.js";
+import { replyOnResponse } from "./reply.js";
+import type { BodyTransform, Stage, StageResult } from "./stage.js";
+import { hostCheck } from "./stages/host-check.js";
+import { upstream } from "./stages/upstream.js";
+import type { Upstream } from "./upstream.js";
+
+/** What the stages need from the outside world (ports, in the hexagonal sense). */
+export interface StageDeps {
+  upstream: Upstream;
+}
+
+/** The pipeline, top to bottom. A stage whose dependency is not configured is left out, never stubbed. */
+export function buildStages(deps: StageDeps): Stage[] {
+  return [
+    hostCheck(), //         421 when the Host header does not name the CONNECT target
+    upstream(deps.upstream), // forward to the CONNECT target (never the Host header), stream back
+  ];
+}
+
+export interface PipelineOptions {
+  /** Largest request body buffered for an audited exchange; larger → 413. */
+  maxRequestBodyBytes: number;
+}
+
+export class Pipeline {
+  readonly stages: readonly Stage[];
+  readonly #opts: PipelineOptions;
+
+  constructor(stages: readonly Stage[], opts: PipelineOptions) {
+    this.stages = stages;
+    this.#opts = opts;
+  }
+
+  explain(): string[] {
+    return this.stages.map((s) => `${s.name} (${s.scope}): ${s.explain()}`);
+  }
+
+  async run(ex: Exchange): Promise<void> {
+    const active = this.stages.filter((s) => s.scope === "all" || ex.audited);
+    ex.res.once("close", () => {
+      if (!ex.res.writableFinished) ex.abort.abort();
+    });
+    try {
+      for (const s of active) if (s.onRequestHeaders) await step(s, ex, s.onRequestHeaders);
+      if (ex.audited) await this.#bufferRequestBody(ex);
+      for (const s of active) if (s.onRequest) await step(s, ex, s.onRequest);
+      if (!ex.upstreamResponse) throw new GatewayError("internal_error", "no stage produced a response");
+      for (const s of active) if (s.onResponseHeaders) await step(s, ex, s.onResponseHeaders);
+      await sendResponse(ex, active);
+      ex.outcome = "completed";
+    } catch (e) {
+      fail(ex, e);
+    } finally {
+      ex.timings.endMs = ex.elapsedMs();
+      for (const s of active) {
+        if (!s.onEnd) continue;
+        try {
+          await s.onEnd(ex);
+        } catch (e) {
+          ex.log.error({ err: e, stage: s.name }, "stage onEnd failed");
+        }
+      }
+    }
+  }
+
+  async #bufferRequestBody(ex: Exchange): Promise<void> {
+    const declared = Number(ex.req.headers["content-length"] ?? 0);
+    const max = this.#opts.maxRequestBodyBytes;
+    if (declared > max) throw tooLarge(declared, max);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ex.req) {
+      size += (chunk as Buffer).length;
+      if (size > max) throw tooLarge(size, max);
+      chunks.push(chunk as Buffer);
+    }
+    ex.requestBody = Buffer.concat(chunks, size);
+    ex.requestBodyBytes = size;
+    ex.timings.requestBodyMs = ex.elapsedMs();
+  }
+}
+
+function tooLarge(size: number, max: number): GatewayError {
+  return new GatewayError(
+    "request_body_too_large",
+    `the request body (${size} bytes or more) exceeds the gateway limit of ${max} bytes (maxRequestBodyBytes)`,
+  );
+}
+
+async function step(s: Stage, ex: Exchange, hook: (ex: Exchange) => StageResult | Promise<StageResult>): Promise<void> {
+  let result: StageResult;
+  try {
+    result = await hook.call(s, ex);
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    ex.log.error({ err: e, stage: s.name }, "stage failed");
+    throw new GatewayError("stage_failed", `${s.name} failed: ${(e as Error).message}`);
+  }
+  if (result) throw result;
+}
+
+const DECODERS: Record<(typeof DECODABLE_ENCODINGS)[number] | "x-gzip", () => Transform> = {
+  gzip: createGunzip,
+  "x-gzip": createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+
+async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<void> {
+  const upstream = ex.upstreamResponse!;
+  const transforms = stages.flatMap((s) => {
+    const t = s.responseBody?.(ex);
+    return t ? [t] : [];
+  });
+  const streams: Transform[] = [];
+  if (transforms.length > 0) {
+    const encoding = getHeader(ex.responseHeaders, "content-encoding")?.trim().toLowerCase();
+    if (encoding && encoding !== "identity") {
+      const decoder = DECODERS[encoding as keyof typeof DECODERS];
+      if (!decoder) throw new GatewayError("upstream_error", `cannot inspect a response with content-encoding "${encoding}"`);
+      streams.push(decoder());
+      deleteHeader(ex.responseHeaders, "content-encoding");
+    }
+    deleteHeader(ex.responseHeaders, "content-length");
+    for (const t of transforms) streams.push(toStream(t));
+  }
+  streams.push(countBytes(ex));
+  ex.res.writeHead(ex.responseStatus, ex.responseHeaders);
+  ex.res.flushHeaders();
+  // Whoever breaks first decides the outcome: pipeline() destroys the other side right after.
+  let upstreamBroke = false;
+  upstream.once("error", () => {
+    if (!ex.abort.signal.aborted) upstreamBroke = true;
+  });
+  try {
+    await pipe(upstream, ...(streams as [Transform]), ex.res, { signal: ex.abort.signal });
+  } catch (e) {
+    if (e instanceof TransformFailed) {
+      throw new GatewayError("stage_failed", `response body processing failed: ${e.message}`);
+    }
+    if (!upstreamBroke && ex.abort.signal.aborted) throw new ClientGone();
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new GatewayError("upstream_reset", `the upstream broke off the response after ${ex.responseBodyBytes} bytes (${code})`);
+  }
+}
+
+class TransformFailed extends Error {}
+
+/** The client went away: nothing to answer, nothing to log as an error. */
+class ClientGone extends Error {}
+
+function toStream(t: BodyTransform): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      try {
+        const out = t.push(chunk);
+        cb(null, out.length > 0 ? out : undefined);
+      } catch (e) {
+        cb(new TransformFailed((e as Error).message));
+      }
+    },
+    flush(cb) {
+      try {
+        const out = t.end();
+        cb(null, out && out.length > 0 ? out : undefined);
+      } catch (e) {
+        cb(new TransformFailed((e as Error).message));
+      }
+    },
+  });
+}
+
+function countBytes(ex: Exchange): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (ex.responseBodyBytes === 0) ex.timings.firstByteMs = ex.elapsedMs();
+      ex.responseBodyBytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+}
+
+/** Ends an exchange that did not complete: answer if we still can, and note the outcome. */
+function fail(ex: Exchange, e: unknown): void {
+  if (e instanceof ClientGone) {
+    ex.outcome = "aborted";
+    return;
+  }
+  const err =
+    e instanceof GatewayError ? e : new GatewayError("internal_error", `unexpected failure: ${(e as Error)?.message ?? e}`);
+  if (!(e instanceof GatewayError)) ex.log.error({ err: e }, "exchange failed");
+  ex.error = err;
+  const fromUpstream = err.code.startsWith("upstream_");
+  ex.outcome = ex.abort.signal.aborted && !ex.res.headersSent ? "aborted" : fromUpstream ? "upstream_error" : "refused";
+  if (ex.res.headersSent) {
+    // Mid-stream: the status is gone; cut the response so the client sees it incomplete.
+    ex.res.destroy();
+    return;
+  }
+  if (ex.res.destroyed) return;
+  ex.responseStatus = err.status;
+  replyOnResponse(ex.res, err, err.code === "request_body_too_large" || err.code === "proxy_auth_required");
+}
