@@ -28,6 +28,14 @@ async function setup(opts: Partial<OidcOptions> = {}): Promise<{ fake: Fake; aut
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error("condition not met in time");
+    await sleep(10);
+  }
+}
+
 describe("key rotation", () => {
   it("unknown kid → refetch → success after rotation, without a restart", async () => {
     const { fake, auth } = await setup({ jwksCooldownMs: 0 });
@@ -154,22 +162,22 @@ describe("IdP outages", () => {
       fetchTimeoutMs: 1000,
       jwksCooldownMs: 0,
       jwksMaxAgeMs: 600_000,
-      retryMinMs: 100,
-      retryMaxMs: 250,
+      retryMinMs: 200,
+      retryMaxMs: 500,
     });
     cleanup.push(() => source.close());
     const attempt = async () => {
       await expectIdentityError(() => source.prefetch(), "idp_unavailable", "answered HTTP 503");
       return fake.stats.discovery;
     };
-    expect(await attempt()).toBe(1); // backoff 100 ms
-    await sleep(110);
-    expect(await attempt()).toBe(2); // backoff 200 ms
-    await sleep(110);
+    expect(await attempt()).toBe(1); // backoff 200 ms
+    await sleep(220);
+    expect(await attempt()).toBe(2); // backoff 400 ms
+    await sleep(220);
     expect(await attempt()).toBe(2); // still backing off
-    await sleep(110);
-    expect(await attempt()).toBe(3); // backoff capped at 250 ms (not 400)
-    await sleep(270);
+    await sleep(220);
+    expect(await attempt()).toBe(3); // backoff capped at 500 ms (not 800)
+    await sleep(520);
     expect(await attempt()).toBe(4);
     expect(source.status()).toMatchObject({ keys: 0, failures: 4, loadedAt: null });
   });
@@ -230,7 +238,7 @@ describe("key freshness", () => {
     await auth.prefetch();
     await sleep(250);
     await auth.authenticate(`Bearer ${await fake.mint()}`);
-    await sleep(50);
+    await waitFor(() => auth.status().loadedAt!.getTime() > Date.now() - 200);
     expect(fake.stats.jwks).toBe(2);
     expect(auth.status().lastError).toBeNull();
   });
@@ -241,7 +249,7 @@ describe("key freshness", () => {
     await sleep(250);
     fake.down();
     await auth.authenticate(`Bearer ${await fake.mint({ sub: "a" })}`);
-    await sleep(50);
+    await waitFor(() => auth.status().failures === 1);
     expect(auth.status()).toMatchObject({ keys: 1, failures: 1 });
     expect(auth.status().lastError).toContain("HTTP 503");
     expect((await auth.authenticate(`Bearer ${await fake.mint({ sub: "b" })}`)).subject).toBe("b");
