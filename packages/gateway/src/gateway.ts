@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { handleAdmin } from "./admin.js";
@@ -11,7 +12,7 @@ import { handleClientError } from "./client-errors.js";
 import { GatewayError } from "./errors.js";
 import { Exchange } from "./exchange.js";
 import { endToEndHeaders } from "./headers.js";
-import { HostMatcher, isIpAddress } from "./hosts.js";
+import { HostMatcher } from "./hosts.js";
 import { Interceptor } from "./intercept.js";
 import { Metrics } from "./metrics.js";
 import { renderPac } from "./pac.js";
@@ -273,16 +274,22 @@ export class Gateway {
     }
   }
 
+  /** Names and addresses under which a client could reach this very listener (computed at listen). */
+  #selfNames: Set<string> | null = null;
+
   #isSelf(target: Authority): boolean {
     const addr = this.server.address() as AddressInfo | null;
     if (!addr || target.port !== addr.port) return false;
-    const listenHost = this.#opts.listen.host;
-    return (
-      target.host === listenHost ||
-      target.host === addr.address ||
-      ((listenHost === "0.0.0.0" || listenHost === "::" || isIpAddress(target.host)) &&
-        ["127.0.0.1", "::1", "localhost", addr.address].includes(target.host))
-    );
+    if (!this.#selfNames) {
+      const names = new Set([this.#opts.listen.host, addr.address]);
+      const wildcard = addr.address === "0.0.0.0" || addr.address === "::";
+      if (wildcard || isLoopback(addr.address)) for (const n of ["localhost", "127.0.0.1", "::1"]) names.add(n);
+      if (wildcard) {
+        for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.add(i.address);
+      }
+      this.#selfNames = names;
+    }
+    return this.#selfNames.has(target.host);
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -390,4 +397,8 @@ export class Gateway {
       this.metrics.set("copilot_audit_certificate_mints", "Leaf certificates minted since start", this.certs.stats.mints);
     });
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address === "localhost";
 }

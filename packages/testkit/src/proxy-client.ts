@@ -31,7 +31,11 @@ export interface ConnectResult {
   body: string;
 }
 
-/** Sends `CONNECT target` (or any raw request head) and reads the proxy's answer. */
+/**
+ * Sends `CONNECT target` (or any raw request head) and reads the proxy's answer. On 200 the socket is
+ * returned paused with any early tunnel bytes put back: attach listeners, then `resume()` (or hand it to
+ * `tls.connect({ socket })`).
+ */
 export function connectThroughProxy(
   proxyPort: number,
   target: string,
@@ -61,6 +65,8 @@ export function connectThroughProxy(
       const rest = buf.subarray(end + 4);
       if (statusCode === 200) {
         socket.removeListener("data", onData);
+        // Pause first: a flowing socket would emit the unshifted bytes to no listener.
+        socket.pause();
         if (rest.length > 0) socket.unshift(rest);
         resolve({ socket, statusCode, statusLine, headers, body: "" });
         return;

@@ -102,6 +102,12 @@ export function loadCa(input: { certPem: string; keyPem: string; passphrase?: st
     throw new CertificateError("ca_cert_invalid", `the CA certificate cannot be parsed: ${(e as Error).message}`);
   }
   let key: KeyObject;
+  if (input.passphrase === undefined && /ENCRYPTED/.test(input.keyPem)) {
+    throw new CertificateError(
+      "ca_key_invalid",
+      "the CA key is encrypted: give its passphrase (caKeyPassphrase in the config, or CA_KEY_PASSPHRASE)",
+    );
+  }
   try {
     key = createPrivateKey(
       input.passphrase === undefined ? input.keyPem : { key: input.keyPem, passphrase: input.passphrase },
@@ -111,7 +117,7 @@ export function loadCa(input: { certPem: string; keyPem: string; passphrase?: st
     throw new CertificateError(
       "ca_key_invalid",
       /passphrase|decrypt|bad decrypt/i.test(msg)
-        ? "the CA key is encrypted: give its passphrase (ca.keyPassphrase in the config, or CA_KEY_PASSPHRASE)"
+        ? "the CA key could not be decrypted: check its passphrase (caKeyPassphrase / CA_KEY_PASSPHRASE)"
         : `the CA key cannot be parsed: ${msg}`,
     );
   }

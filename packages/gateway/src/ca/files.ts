@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -27,7 +28,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Writes a file atomically (temp + fsync + rename) with the given mode. */
 async function writeAtomic(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.writeFile(data);
@@ -96,14 +97,42 @@ export async function ensureCaFiles(dir: string, create: CreateCaOptions): Promi
     );
   }
   let created = false;
-  if (!haveCert) {
+  if (!haveCert) created = await createUnderLock(dir, paths, create);
+  return { ...(await readCaFiles(paths)), created };
+}
+
+/**
+ * Creates the CA unless another process does it first. A lock file (O_EXCL) makes exactly one creator;
+ * the others wait for it to finish and then load its CA. A lock left by a crash is broken after 30 s.
+ */
+async function createUnderLock(dir: string, paths: CaPaths, create: CreateCaOptions): Promise<boolean> {
+  await mkdir(dir, { recursive: true });
+  const lock = join(dir, ".ca.lock");
+  const deadline = Date.now() + 30_000;
+  for (;;) {
     try {
-      await initCaFiles(dir, create);
-      created = true;
+      const fh = await open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await fh.close();
+      break;
     } catch (e) {
-      // Another process created it first: load theirs.
-      if (!(e instanceof CertificateError && e.code === "ca_exists")) throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (await exists(paths.certPath)) {
+        // The creator renames the key first and the certificate last: the CA is complete once both are
+        // there and the lock is gone.
+        if (!(await exists(lock))) return false;
+      }
+      if (Date.now() > deadline) {
+        await unlink(lock).catch(() => undefined);
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 25));
     }
   }
-  return { ...(await readCaFiles(paths)), created };
+  try {
+    if (await exists(paths.certPath)) return false;
+    await initCaFiles(dir, create);
+    return true;
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
 }
