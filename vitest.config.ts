@@ -12,6 +12,7 @@ export default defineConfig({
       "@copilot-audit/store": pkg("store"),
       "@copilot-audit/testkit": pkg("testkit"),
       "@copilot-audit/gateway": pkg("gateway"),
+      "@copilot-audit/cli": pkg("cli"),
     },
   },
   test: {

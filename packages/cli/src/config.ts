@@ -22,6 +22,8 @@ type Parser<T> = (value: unknown) => T;
 interface KeySpec<T> {
   /** Environment variable, if any. */
   env?: string;
+  /** The command-line flag, when it is not the kebab-case of the key. */
+  flag?: string;
   parse: Parser<T>;
   default: T;
   help: string;
@@ -115,15 +117,15 @@ export const KEYS = {
   },
   resolve: { parse: list(resolveEntry), default: [] as Array<[string, HostPort]>, help: "HOST=IP:PORT upstream overrides" },
   upstreamCa: { env: "COPILOT_AUDIT_UPSTREAM_CA", parse: list(str), default: [] as string[], help: "extra CA files trusted upstream" },
-  allowPorts: { parse: list(int(1, 65535)), default: [] as number[], help: "ports allowed besides 443 (CONNECT) and 80 (HTTP)" },
+  allowPorts: { flag: "--allow-port", parse: list(int(1, 65535)), default: [] as number[], help: "ports allowed besides 443 (CONNECT) and 80 (HTTP)" },
   caDir: { env: "COPILOT_AUDIT_CA_DIR", parse: str, default: "./certs", help: "where the default CA lives (created on first start)" },
   caCert: { env: "COPILOT_AUDIT_CA_CERT", parse: optionalStr, default: null as string | null, help: "an existing CA certificate (PEM)" },
   caKey: { env: "COPILOT_AUDIT_CA_KEY", parse: optionalStr, default: null as string | null, help: "its private key (PEM)" },
-  caKeyPassphrase: { env: "CA_KEY_PASSPHRASE", parse: optionalStr, default: null as string | null, help: "passphrase of an encrypted CA key" },
+  caKeyPassphrase: { env: "CA_KEY_PASSPHRASE", flag: "(none)", parse: optionalStr, default: null as string | null, help: "passphrase of an encrypted CA key" },
   leafKeyType: { parse: oneOf("ec", "rsa"), default: "ec" as "ec" | "rsa", help: "key type of minted leaf certificates" },
   logLevel: { env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", help: "log level" },
-  pacProxies: { parse: list(str), default: [] as string[], help: "proxy addresses written into /proxy.pac (default: the address it was fetched from)" },
-  maxRequestBodyBytes: { parse: bytes, default: 32 * 1024 * 1024, help: "largest request body buffered for inspection (413 above)" },
+  pacProxies: { flag: "--pac-proxy", parse: list(str), default: [] as string[], help: "proxy addresses written into /proxy.pac (default: the address it was fetched from)" },
+  maxRequestBodyBytes: { flag: "--max-request-body", parse: bytes, default: 32 * 1024 * 1024, help: "largest request body buffered for inspection (413 above)" },
   maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -183,7 +185,7 @@ export function loadConfig(input: ConfigInput): AppConfig {
     try {
       out[name] = spec.parse(raw);
     } catch (e) {
-      const where = source === "flag" ? `--${kebab(name)}` : source === "environment" ? `$${spec.env}` : `"${name}" in ${filePath}`;
+      const where = source === "flag" ? (spec.flag ?? `--${kebab(name)}`) : source === "environment" ? `$${spec.env}` : `"${name}" in ${filePath}`;
       throw new ConfigError(`invalid ${name} (${where}): expected ${(e as Error).message}`);
     }
     sources[name] = source;

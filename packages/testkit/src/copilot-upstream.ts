@@ -59,6 +59,8 @@ export interface FakeCopilot {
   connections(): number;
   /** Total TCP connections accepted since start. */
   connectionsAccepted(): number;
+  /** Bytes `/__testkit/bytes` has managed to write so far (it honours backpressure, so this shows how far the reader let it get). */
+  bulkBytesWritten(): number;
   close(): Promise<void>;
 }
 
@@ -66,8 +68,9 @@ export async function startFakeCopilot(opts: { tls?: boolean; port?: number; hos
   const tls = opts.tls ?? true;
   const requests: RecordedRequest[] = [];
   const ca = testCa();
+  const counters = { bulk: 0 };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    void handle(req, res, requests).catch((e) => {
+    void handle(req, res, requests, counters).catch((e) => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end(`testkit upstream error: ${(e as Error).message}`);
     });
@@ -97,6 +100,7 @@ export async function startFakeCopilot(opts: { tls?: boolean; port?: number; hos
     resolveArgs: () => COPILOT_TEST_HOSTS.flatMap((h) => ["--resolve", `${h}=127.0.0.1:${port}`]),
     connections: () => sockets.size,
     connectionsAccepted: () => accepted,
+    bulkBytesWritten: () => counters.bulk,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -134,7 +138,7 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, bod
   res.end(req.method === "HEAD" ? undefined : payload);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRequest[]): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRequest[], counters: { bulk: number }): Promise<void> {
   const body = await readBody(req);
   const url = new URL(req.url ?? "/", "https://upstream.invalid");
   const path = url.pathname;
@@ -174,7 +178,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRe
     while (left > 0) {
       const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
       left -= part.length;
-      if (!res.write(part)) await new Promise((r) => res.once("drain", r));
+      const more = res.write(part);
+      counters.bulk += part.length;
+      if (!more) await new Promise((r) => res.once("drain", r));
+      if (res.destroyed) return;
     }
     res.end();
     return;
