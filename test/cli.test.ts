@@ -5,7 +5,14 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { curlAvailable, proxyAgent, runCli, runCurl, spawnGateway, startFakeCopilot } from "@copilot-audit/testkit";
+import {
+  curlAvailable,
+  proxyAgent,
+  runCli,
+  runCurl,
+  spawnGateway,
+  startFakeCopilot,
+} from "@copilot-audit/testkit";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -20,21 +27,44 @@ describe("copilot-audit ca init", () => {
     expect(statSync(join(dir, "certs/ca.key")).mode & 0o777).toBe(0o600);
     const again = await runCli(["ca", "init", "--dir", join(dir, "certs")], { cwd: dir });
     expect(again.code).toBe(1);
-    expect(again.stderr).toBe(`copilot-audit: error: a CA already exists in ${join(dir, "certs")}; pass --force to replace it (every client must then trust the new ca.pem)\n`);
+    expect(again.stderr).toBe(
+      `copilot-audit: error: a CA already exists in ${join(dir, "certs")}; pass --force to replace it (every client must then trust the new ca.pem)\n`,
+    );
     const show = await runCli(["ca", "show", "--dir", join(dir, "certs"), "--format", "json"]);
     const [info] = JSON.parse(show.stdout) as Array<Record<string, string>>;
     expect(info?.key).toBe("EC");
-    expect(info?.permitted).toBe("api.github.com copilot-proxy.githubusercontent.com copilot-telemetry.githubusercontent.com githubcopilot.com origin-tracker.githubusercontent.com");
+    expect(info?.permitted).toBe(
+      "api.github.com copilot-proxy.githubusercontent.com copilot-telemetry.githubusercontent.com githubcopilot.com origin-tracker.githubusercontent.com",
+    );
   });
 
   it("honours --key-type rsa, --permit, --no-name-constraints and --force", async () => {
     const dir = tmp();
-    expect((await runCli(["ca", "init", "--dir", dir, "--key-type", "rsa", "--permit", "githubcopilot.com", "--permit", "acme.ghe.com"])).code).toBe(0);
-    let [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<Record<string, string>>;
+    expect(
+      (
+        await runCli([
+          "ca",
+          "init",
+          "--dir",
+          dir,
+          "--key-type",
+          "rsa",
+          "--permit",
+          "githubcopilot.com",
+          "--permit",
+          "acme.ghe.com",
+        ])
+      ).code,
+    ).toBe(0);
+    let [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<
+      Record<string, string>
+    >;
     expect(info).toMatchObject({ key: "RSA", permitted: "githubcopilot.com acme.ghe.com" });
     const r = await runCli(["ca", "init", "--dir", dir, "--no-name-constraints", "--force"]);
     expect(r.stdout).toMatch(/NONE/);
-    [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<Record<string, string>>;
+    [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<
+      Record<string, string>
+    >;
     expect(info?.permitted).toBe("(unconstrained)");
   });
 });
@@ -59,7 +89,10 @@ describe("copilot-audit start", () => {
   beforeAll(async () => {
     up = await startFakeCopilot();
     writeFileSync(join(dir, "upstream-ca.pem"), up.caPem);
-    gw = await spawnGateway([...up.resolveArgs(), "--upstream-ca", join(dir, "upstream-ca.pem"), "--data-dir", join(dir, "data")], { cwd: dir });
+    gw = await spawnGateway(
+      [...up.resolveArgs(), "--upstream-ca", join(dir, "upstream-ca.pem"), "--data-dir", join(dir, "data")],
+      { cwd: dir },
+    );
   });
   afterAll(async () => {
     await gw?.stop();
@@ -94,9 +127,18 @@ describe("copilot-audit start", () => {
 
   it.skipIf(!curlAvailable())("intercepts and streams through curl --proxy", async () => {
     const r = await runCurl([
-      "-sS", "-N", "--proxy", gw.url, "--cacert", join(dir, "certs/ca.pem"),
-      "-H", "content-type: application/json", "-H", "x-testkit-reply: from%20curl",
-      "-d", '{"prompt":"x","stream":true}',
+      "-sS",
+      "-N",
+      "--proxy",
+      gw.url,
+      "--cacert",
+      join(dir, "certs/ca.pem"),
+      "-H",
+      "content-type: application/json",
+      "-H",
+      "x-testkit-reply: from%20curl",
+      "-d",
+      '{"prompt":"x","stream":true}',
       "https://copilot-proxy.githubusercontent.com/v1/engines/gpt-41-copilot/completions",
     ]);
     expect(r.stderr).toBe("");
@@ -115,12 +157,24 @@ describe("copilot-audit start", () => {
 describe("configuration errors stop start-up with the key and the expectation", () => {
   it.each([
     [["--listen", "nowhere"], /invalid listen \(--listen\): expected HOST:PORT/],
-    [["--intercept", "*.com"], /invalid intercept \(--intercept\): expected item 1 \("\*.com"\): "\*.com" is not a valid wildcard/],
+    [
+      ["--intercept", "*.com"],
+      /invalid intercept \(--intercept\): expected item 1 \("\*.com"\): "\*.com" is not a valid wildcard/,
+    ],
     [["--resolve", "api.githubcopilot.com"], /invalid resolve \(--resolve\): expected item 1 .*HOST=IP:PORT/],
-    [["--allow-port", "70000"], /invalid allowPorts \(--allow-port\): expected item 1 .*integer from 1 to 65535/],
+    [
+      ["--allow-port", "70000"],
+      /invalid allowPorts \(--allow-port\): expected item 1 .*integer from 1 to 65535/,
+    ],
     [["--ca-cert", "/nonexistent.pem"], /--ca-cert and --ca-key must be given together/],
-    [["--upstream-ca", "/nonexistent.pem"], /invalid upstreamCa \(--upstream-ca \/nonexistent.pem\): cannot read it \(ENOENT\)/],
-    [["--intercept", "copilot-api.acme.ghe.com"], /intercept copilot-api.acme.ghe.com is outside the CA's name constraints .* ca init --force --permit copilot-api.acme.ghe.com/],
+    [
+      ["--upstream-ca", "/nonexistent.pem"],
+      /invalid upstreamCa \(--upstream-ca \/nonexistent.pem\): cannot read it \(ENOENT\)/,
+    ],
+    [
+      ["--intercept", "copilot-api.acme.ghe.com"],
+      /intercept copilot-api.acme.ghe.com is outside the CA's name constraints .* ca init --force --permit copilot-api.acme.ghe.com/,
+    ],
   ])("start %j", async (args, message) => {
     const dir = tmp();
     // A CA made for the default hosts (start would otherwise create one for whatever it is told to intercept).
@@ -139,7 +193,9 @@ describe("configuration errors stop start-up with the key and the expectation", 
     r = await runCli(["start", "--config", join(dir, "c.json")], { cwd: dir });
     expect(r.stderr).toMatch(/unknown key\(s\): lisen/);
     writeFileSync(join(dir, "c.json"), JSON.stringify({ listen: "bad" }));
-    r = await runCli(["start", "--config", join(dir, "c.json"), "--listen", "127.0.0.1:0", "--explain"], { cwd: dir });
+    r = await runCli(["start", "--config", join(dir, "c.json"), "--listen", "127.0.0.1:0", "--explain"], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^1\. hostCheck/m);
   });

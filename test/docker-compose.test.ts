@@ -10,7 +10,18 @@ import { parse } from "yaml";
 const root = new URL("../", import.meta.url);
 
 interface Compose {
-  services: Record<string, { image?: string; build?: string; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, { condition: string }>; ports?: string[]; volumes?: string[] }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      build?: string;
+      command?: string[];
+      environment?: Record<string, string>;
+      depends_on?: Record<string, { condition: string }>;
+      ports?: string[];
+      volumes?: string[];
+    }
+  >;
   volumes: Record<string, unknown>;
 }
 

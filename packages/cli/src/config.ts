@@ -48,7 +48,14 @@ const oneOf =
 const list =
   <T>(item: Parser<T>): Parser<T[]> =>
   (v) => {
-    const items = Array.isArray(v) ? v : typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean) : fail("a list");
+    const items = Array.isArray(v)
+      ? v
+      : typeof v === "string"
+        ? v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : fail("a list");
     return items.map((x, i) => {
       try {
         return item(x);
@@ -82,7 +89,8 @@ const resolveEntry: Parser<[string, HostPort]> = (v) => {
   const m = /^([^=\s]+)=(.+)$/.exec(v);
   if (!m) return fail(`HOST=IP:PORT, e.g. api.githubcopilot.com=127.0.0.1:8443 (got "${v}")`);
   const dest = hostPort(m[2]);
-  if (isIP(dest.host) === 0 && dest.host !== "localhost") return fail(`an IP address after "=" (got "${dest.host}")`);
+  if (isIP(dest.host) === 0 && dest.host !== "localhost")
+    return fail(`an IP address after "=" (got "${dest.host}")`);
   if (dest.port === 0) return fail("a port from 1 to 65535");
   return [parseHostPattern(m[1] as string).pattern, dest];
 };
@@ -92,12 +100,23 @@ const bytes: Parser<number> = (v) => {
   const m = typeof v === "string" ? /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i.exec(v.trim()) : null;
   if (!m) return fail('a size such as 1048576, "512KiB" or "32MiB"');
   const unit = (m[2] ?? "b").toLowerCase();
-  const mult = unit.startsWith("k") ? 1024 : unit.startsWith("m") ? 1024 ** 2 : unit.startsWith("g") ? 1024 ** 3 : 1;
+  const mult = unit.startsWith("k")
+    ? 1024
+    : unit.startsWith("m")
+      ? 1024 ** 2
+      : unit.startsWith("g")
+        ? 1024 ** 3
+        : 1;
   return Number(m[1]) * mult;
 };
 
 export const KEYS = {
-  dataDir: { env: "COPILOT_AUDIT_DATA_DIR", parse: str, default: "./data", help: "state directory (embedded database, keys, spool)" },
+  dataDir: {
+    env: "COPILOT_AUDIT_DATA_DIR",
+    parse: str,
+    default: "./data",
+    help: "state directory (embedded database, keys, spool)",
+  },
   databaseUrl: {
     env: "DATABASE_URL",
     parse: (v: unknown) => {
@@ -108,29 +127,90 @@ export const KEYS = {
     default: null as string | null,
     help: "PostgreSQL URL; without it the embedded PGlite database under <dataDir>/db is used",
   },
-  listen: { env: "COPILOT_AUDIT_LISTEN", parse: hostPort, default: { host: "127.0.0.1", port: 8080 }, help: "proxy address" },
+  listen: {
+    env: "COPILOT_AUDIT_LISTEN",
+    parse: hostPort,
+    default: { host: "127.0.0.1", port: 8080 },
+    help: "proxy address",
+  },
   intercept: {
     env: "COPILOT_AUDIT_INTERCEPT",
     parse: list(interceptPattern),
     default: [...DEFAULT_INTERCEPT_HOSTS],
     help: "hosts to intercept (exact or *.domain); everything else is tunnelled untouched",
   },
-  resolve: { parse: list(resolveEntry), default: [] as Array<[string, HostPort]>, help: "HOST=IP:PORT upstream overrides" },
-  upstreamCa: { env: "COPILOT_AUDIT_UPSTREAM_CA", parse: list(str), default: [] as string[], help: "extra CA files trusted upstream" },
-  allowPorts: { flag: "--allow-port", parse: list(int(1, 65535)), default: [] as number[], help: "ports allowed besides 443 (CONNECT) and 80 (HTTP)" },
-  caDir: { env: "COPILOT_AUDIT_CA_DIR", parse: str, default: "./certs", help: "where the default CA lives (created on first start)" },
-  caCert: { env: "COPILOT_AUDIT_CA_CERT", parse: optionalStr, default: null as string | null, help: "an existing CA certificate (PEM)" },
-  caKey: { env: "COPILOT_AUDIT_CA_KEY", parse: optionalStr, default: null as string | null, help: "its private key (PEM)" },
-  caKeyPassphrase: { env: "CA_KEY_PASSPHRASE", flag: "(none)", parse: optionalStr, default: null as string | null, help: "passphrase of an encrypted CA key" },
-  leafKeyType: { parse: oneOf("ec", "rsa"), default: "ec" as "ec" | "rsa", help: "key type of minted leaf certificates" },
-  logLevel: { env: "LOG_LEVEL", parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"), default: "info", help: "log level" },
-  pacProxies: { flag: "--pac-proxy", parse: list(str), default: [] as string[], help: "proxy addresses written into /proxy.pac (default: the address it was fetched from)" },
-  maxRequestBodyBytes: { flag: "--max-request-body", parse: bytes, default: 32 * 1024 * 1024, help: "largest request body buffered for inspection (413 above)" },
+  resolve: {
+    parse: list(resolveEntry),
+    default: [] as Array<[string, HostPort]>,
+    help: "HOST=IP:PORT upstream overrides",
+  },
+  upstreamCa: {
+    env: "COPILOT_AUDIT_UPSTREAM_CA",
+    parse: list(str),
+    default: [] as string[],
+    help: "extra CA files trusted upstream",
+  },
+  allowPorts: {
+    flag: "--allow-port",
+    parse: list(int(1, 65535)),
+    default: [] as number[],
+    help: "ports allowed besides 443 (CONNECT) and 80 (HTTP)",
+  },
+  caDir: {
+    env: "COPILOT_AUDIT_CA_DIR",
+    parse: str,
+    default: "./certs",
+    help: "where the default CA lives (created on first start)",
+  },
+  caCert: {
+    env: "COPILOT_AUDIT_CA_CERT",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "an existing CA certificate (PEM)",
+  },
+  caKey: {
+    env: "COPILOT_AUDIT_CA_KEY",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "its private key (PEM)",
+  },
+  caKeyPassphrase: {
+    env: "CA_KEY_PASSPHRASE",
+    flag: "(none)",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "passphrase of an encrypted CA key",
+  },
+  leafKeyType: {
+    parse: oneOf("ec", "rsa"),
+    default: "ec" as "ec" | "rsa",
+    help: "key type of minted leaf certificates",
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
+    default: "info",
+    help: "log level",
+  },
+  pacProxies: {
+    flag: "--pac-proxy",
+    parse: list(str),
+    default: [] as string[],
+    help: "proxy addresses written into /proxy.pac (default: the address it was fetched from)",
+  },
+  maxRequestBodyBytes: {
+    flag: "--max-request-body",
+    parse: bytes,
+    default: 32 * 1024 * 1024,
+    help: "largest request body buffered for inspection (413 above)",
+  },
   maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Keys = typeof KEYS;
-export type AppConfig = { [K in keyof Keys]: Keys[K]["default"] } & { sources: Partial<Record<keyof Keys, Source>> };
+export type AppConfig = { [K in keyof Keys]: Keys[K]["default"] } & {
+  sources: Partial<Record<keyof Keys, Source>>;
+};
 
 export interface ConfigInput {
   /** Flag values already mapped to config keys; undefined = not given. */
@@ -149,18 +229,23 @@ export function loadConfig(input: ConfigInput): AppConfig {
     try {
       text = readFileSync(filePath, "utf8");
     } catch (e) {
-      throw new ConfigError(`cannot read the config file ${filePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ConfigError(
+        `cannot read the config file ${filePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
     try {
       const parsed: unknown = JSON.parse(text);
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("the top level must be an object");
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("the top level must be an object");
       file = parsed as Record<string, unknown>;
     } catch (e) {
       throw new ConfigError(`the config file ${filePath} is not valid JSON: ${(e as Error).message}`);
     }
     const unknown = Object.keys(file).filter((k) => !(k in KEYS) && !k.startsWith("$"));
     if (unknown.length > 0) {
-      throw new ConfigError(`the config file ${filePath} has unknown key(s): ${unknown.join(", ")} (known: ${Object.keys(KEYS).join(", ")})`);
+      throw new ConfigError(
+        `the config file ${filePath} has unknown key(s): ${unknown.join(", ")} (known: ${Object.keys(KEYS).join(", ")})`,
+      );
     }
   }
   const out: Record<string, unknown> = {};
@@ -185,7 +270,12 @@ export function loadConfig(input: ConfigInput): AppConfig {
     try {
       out[name] = spec.parse(raw);
     } catch (e) {
-      const where = source === "flag" ? (spec.flag ?? `--${kebab(name)}`) : source === "environment" ? `$${spec.env}` : `"${name}" in ${filePath}`;
+      const where =
+        source === "flag"
+          ? (spec.flag ?? `--${kebab(name)}`)
+          : source === "environment"
+            ? `$${spec.env}`
+            : `"${name}" in ${filePath}`;
       throw new ConfigError(`invalid ${name} (${where}): expected ${(e as Error).message}`);
     }
     sources[name] = source;

@@ -1,2 +1,2 @@
+export { type AppConfig, ConfigError, KEYS, loadConfig } from "./config.js";
 export { buildProgram, reportError } from "./program.js";
-export { loadConfig, ConfigError, KEYS, type AppConfig } from "./config.js";

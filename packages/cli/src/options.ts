@@ -6,8 +6,14 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
 /** The options every command that touches state takes. */
 export function globalOptions(cmd: Command): Command {
   return cmd
-    .option("--data-dir <dir>", "state directory: embedded database, keys, spool (default ./data; env COPILOT_AUDIT_DATA_DIR)")
-    .option("--database-url <url>", "PostgreSQL URL (env DATABASE_URL); default: embedded PGlite under <data-dir>/db")
+    .option(
+      "--data-dir <dir>",
+      "state directory: embedded database, keys, spool (default ./data; env COPILOT_AUDIT_DATA_DIR)",
+    )
+    .option(
+      "--database-url <url>",
+      "PostgreSQL URL (env DATABASE_URL); default: embedded PGlite under <data-dir>/db",
+    )
     .option("--config <file>", "JSON config file (env COPILOT_AUDIT_CONFIG); flags override it");
 }
 

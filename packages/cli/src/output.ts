@@ -35,7 +35,11 @@ export function renderTable(rows: Row[]): string {
     widths[i] = (widths[i] as number) - 1;
   }
   const fit = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
-  const line = (r: string[]) => r.map((s, i) => fit(s, widths[i] as number)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((s, i) => fit(s, widths[i] as number))
+      .join("  ")
+      .trimEnd();
   return `${[line(cols), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n`;
 }
 

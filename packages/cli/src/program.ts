@@ -27,4 +27,3 @@ export function reportError(err: unknown): number {
   process.stderr.write(`copilot-audit: unexpected error: ${e?.stack ?? message}\n`);
   return 1;
 }
-

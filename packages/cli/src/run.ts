@@ -36,7 +36,9 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
       try {
         return await readFile(absolute(f), "utf8");
       } catch (e) {
-        throw new ConfigError(`invalid upstreamCa (--upstream-ca ${f}): cannot read it (${(e as NodeJS.ErrnoException).code})`);
+        throw new ConfigError(
+          `invalid upstreamCa (--upstream-ca ${f}): cannot read it (${(e as NodeJS.ErrnoException).code})`,
+        );
       }
     }),
   );
@@ -54,7 +56,12 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
   });
   if (opts.explain) {
-    process.stdout.write(`${gateway.pipeline.explain().map((l, i) => `${i + 1}. ${l}`).join("\n")}\n`);
+    process.stdout.write(
+      `${gateway.pipeline
+        .explain()
+        .map((l, i) => `${i + 1}. ${l}`)
+        .join("\n")}\n`,
+    );
     return;
   }
   let address: Awaited<ReturnType<Gateway["listen"]>>;
@@ -62,8 +69,12 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     address = await gateway.listen();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === "EADDRINUSE") throw new ConfigError(`invalid listen: ${config.listen.host}:${config.listen.port} is already in use`);
-    if (err.code === "EACCES") throw new ConfigError(`invalid listen: no permission to listen on ${config.listen.host}:${config.listen.port}`);
+    if (err.code === "EADDRINUSE")
+      throw new ConfigError(`invalid listen: ${config.listen.host}:${config.listen.port} is already in use`);
+    if (err.code === "EACCES")
+      throw new ConfigError(
+        `invalid listen: no permission to listen on ${config.listen.host}:${config.listen.port}`,
+      );
     throw e;
   }
   const proxyUrl = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
@@ -104,7 +115,10 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
   log.flush();
 }
 
-async function loadOrCreateCa(config: AppConfig, matcher: HostMatcher): Promise<LoadedCa & { created: boolean }> {
+async function loadOrCreateCa(
+  config: AppConfig,
+  matcher: HostMatcher,
+): Promise<LoadedCa & { created: boolean }> {
   if (config.caCert || config.caKey) {
     if (!config.caCert || !config.caKey) {
       throw new ConfigError("invalid caCert/caKey: --ca-cert and --ca-key must be given together");

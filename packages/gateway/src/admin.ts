@@ -12,18 +12,31 @@ export interface AdminRoutes {
 export function handleAdmin(req: IncomingMessage, res: ServerResponse, routes: AdminRoutes): void {
   const path = (req.url ?? "/").split("?")[0];
   const send = (status: number, type: string, body: string, extra: Record<string, string> = {}) => {
-    res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), "cache-control": "no-store", ...extra });
+    res.writeHead(status, {
+      "content-type": type,
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+      ...extra,
+    });
     res.end(req.method === "HEAD" ? undefined : body);
   };
   const known = ["/healthz", "/ca.pem", "/proxy.pac", "/metrics"];
   if (!known.includes(path ?? "")) {
-    send(404, "text/plain; charset=utf-8", errorBody(`no such endpoint ${path}; this is an HTTP proxy (endpoints: ${known.join(", ")})`), {
-      [ERROR_CODE_HEADER]: "not_found",
-    });
+    send(
+      404,
+      "text/plain; charset=utf-8",
+      errorBody(`no such endpoint ${path}; this is an HTTP proxy (endpoints: ${known.join(", ")})`),
+      {
+        [ERROR_CODE_HEADER]: "not_found",
+      },
+    );
     return;
   }
   if (req.method !== "GET" && req.method !== "HEAD") {
-    send(405, "text/plain; charset=utf-8", errorBody(`${path} only answers GET`), { allow: "GET, HEAD", [ERROR_CODE_HEADER]: "method_not_allowed" });
+    send(405, "text/plain; charset=utf-8", errorBody(`${path} only answers GET`), {
+      allow: "GET, HEAD",
+      [ERROR_CODE_HEADER]: "method_not_allowed",
+    });
     return;
   }
   switch (path) {
@@ -33,7 +46,9 @@ export function handleAdmin(req: IncomingMessage, res: ServerResponse, routes: A
       return;
     }
     case "/ca.pem":
-      send(200, "application/x-pem-file", routes.caPem(), { "content-disposition": 'attachment; filename="copilot-audit-ca.pem"' });
+      send(200, "application/x-pem-file", routes.caPem(), {
+        "content-disposition": 'attachment; filename="copilot-audit-ca.pem"',
+      });
       return;
     case "/proxy.pac":
       send(200, "application/x-ns-proxy-autoconfig", routes.pac(req.headers.host));

@@ -8,7 +8,11 @@ import { replyOnSocket } from "./reply.js";
  * intercepted tunnels): oversized headers → 431, timeouts → 408, garbage → 400 with the parser's reason.
  * TLS failures inside a tunnel usually mean the client does not trust our CA: say so in the log.
  */
-export function handleClientError(err: NodeJS.ErrnoException & { reason?: string }, socket: Duplex, log: Logger): void {
+export function handleClientError(
+  err: NodeJS.ErrnoException & { reason?: string },
+  socket: Duplex,
+  log: Logger,
+): void {
   const code = err.code ?? "";
   if (code === "ECONNRESET" || code === "EPIPE" || !socket.writable) {
     socket.destroy();

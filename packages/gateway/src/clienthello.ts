@@ -26,18 +26,23 @@ export function parseClientHello(buf: Uint8Array): ClientHelloResult {
   let pos = 0;
   for (;;) {
     if (buf.length < pos + 5) return { kind: "need-more" };
-    if (buf[pos] !== HANDSHAKE) return { kind: "malformed", reason: "ClientHello interrupted by a non-handshake record" };
+    if (buf[pos] !== HANDSHAKE)
+      return { kind: "malformed", reason: "ClientHello interrupted by a non-handshake record" };
     const recordLength = ((buf[pos + 3] as number) << 8) | (buf[pos + 4] as number);
-    if (recordLength === 0 || recordLength > 16384 + 2048) return { kind: "malformed", reason: "bad TLS record length" };
+    if (recordLength === 0 || recordLength > 16384 + 2048)
+      return { kind: "malformed", reason: "bad TLS record length" };
     if (buf.length < pos + 5 + recordLength) return { kind: "need-more" };
     fragments.push(buf.subarray(pos + 5, pos + 5 + recordLength));
     handshakeBytes += recordLength;
     pos += 5 + recordLength;
-    const hs = fragments.length === 1 ? (fragments[0] as Uint8Array) : Buffer.concat(fragments, handshakeBytes);
+    const hs =
+      fragments.length === 1 ? (fragments[0] as Uint8Array) : Buffer.concat(fragments, handshakeBytes);
     if (hs.length < 4) continue;
-    if (hs[0] !== CLIENT_HELLO) return { kind: "malformed", reason: "first handshake message is not a ClientHello" };
+    if (hs[0] !== CLIENT_HELLO)
+      return { kind: "malformed", reason: "first handshake message is not a ClientHello" };
     const helloLength = ((hs[1] as number) << 16) | ((hs[2] as number) << 8) | (hs[3] as number);
-    if (helloLength + 4 > MAX_CLIENT_HELLO_BYTES) return { kind: "malformed", reason: "ClientHello too large" };
+    if (helloLength + 4 > MAX_CLIENT_HELLO_BYTES)
+      return { kind: "malformed", reason: "ClientHello too large" };
     if (hs.length < 4 + helloLength) continue;
     return parseHello(hs, 4, 4 + helloLength);
   }

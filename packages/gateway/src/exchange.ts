@@ -48,7 +48,12 @@ export class Exchange {
   outcome: Outcome | null = null;
   /** The refusal or failure that ended the exchange, if any. */
   error: GatewayError | null = null;
-  readonly timings: { requestBodyMs?: number; upstreamHeadersMs?: number; firstByteMs?: number; endMs?: number } = {};
+  readonly timings: {
+    requestBodyMs?: number;
+    upstreamHeadersMs?: number;
+    firstByteMs?: number;
+    endMs?: number;
+  } = {};
   /** Free-form notes stages leave for each other (e.g. the redactor's findings for the recorder). */
   readonly notes = new Map<string, unknown>();
 

@@ -69,7 +69,10 @@ export interface GatewayOptions {
 /** Connection-level extension points (identity at CONNECT, session records). */
 export interface GatewayHooks {
   /** Called for every CONNECT / plain-HTTP request before anything is forwarded. Return a refusal to stop it. */
-  authorize?(ctx: { req: IncomingMessage; session: Session }): Promise<GatewayError | undefined> | GatewayError | undefined;
+  authorize?(ctx: {
+    req: IncomingMessage;
+    session: Session;
+  }): Promise<GatewayError | undefined> | GatewayError | undefined;
   sessionOpened?(session: Session): void;
   sessionClosed?(session: Session, stats: { bytesFromClient: number; bytesToClient: number }): void;
   /** Extra fields (and health) for /healthz. */
@@ -146,7 +149,13 @@ export class Gateway {
     });
     this.server.on("request", (req, res) => this.#onRequest(req, res));
     this.server.on("upgrade", (_req: IncomingMessage, socket: Duplex) =>
-      replyOnSocket(socket, new GatewayError("upgrade_not_supported", "protocol upgrades through the proxy are not supported; use CONNECT")),
+      replyOnSocket(
+        socket,
+        new GatewayError(
+          "upgrade_not_supported",
+          "protocol upgrades through the proxy are not supported; use CONNECT",
+        ),
+      ),
     );
     this.server.on("clientError", (err, socket) => handleClientError(err, socket, this.#log));
     this.#registerGauges();
@@ -193,14 +202,18 @@ export class Gateway {
         audited: String(ex.audited),
       });
       if (ex.error) {
-        this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", { code: ex.error.code });
+        this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", {
+          code: ex.error.code,
+        });
       }
     });
   }
 
   #refuse(socket: Duplex, err: GatewayError, log: Logger, target?: string): void {
     log.info({ code: err.code, status: err.status, target }, err.message);
-    this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", { code: err.code });
+    this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", {
+      code: err.code,
+    });
     replyOnSocket(socket, err);
   }
 
@@ -209,9 +222,16 @@ export class Gateway {
     socket.setNoDelay(true);
     const client = { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
     const log = this.#log.child({ client: `${client.address}:${client.port}` });
-    if (this.#closing) return this.#refuse(socket, new GatewayError("shutting_down", "the gateway is restarting; retry"), log);
+    if (this.#closing)
+      return this.#refuse(socket, new GatewayError("shutting_down", "the gateway is restarting; retry"), log);
     const parsed = parseConnectTarget(req.url);
-    if (!parsed.ok) return this.#refuse(socket, new GatewayError("connect_target_invalid", parsed.reason), log, printable(req.url ?? ""));
+    if (!parsed.ok)
+      return this.#refuse(
+        socket,
+        new GatewayError("connect_target_invalid", parsed.reason),
+        log,
+        printable(req.url ?? ""),
+      );
     const target = parsed.value;
     const where = formatAuthority(target);
     if (!this.#connectPorts.has(target.port)) {
@@ -226,7 +246,12 @@ export class Gateway {
       );
     }
     if (this.#isSelf(target)) {
-      return this.#refuse(socket, new GatewayError("loop_detected", `${where} is this gateway itself`), log, where);
+      return this.#refuse(
+        socket,
+        new GatewayError("loop_detected", `${where} is this gateway itself`),
+        log,
+        where,
+      );
     }
     const mode = this.intercept.matches(target.host) ? "intercept" : "tunnel";
     const session = new Session({ client, target, mode, log });
@@ -237,7 +262,10 @@ export class Gateway {
       session.closeReason = refusal.code;
       this.#opts.hooks?.sessionOpened?.(session);
       this.#refuse(socket, refusal, session.log, where);
-      this.#opts.hooks?.sessionClosed?.(session, { bytesFromClient: socket.bytesRead, bytesToClient: socket.bytesWritten });
+      this.#opts.hooks?.sessionClosed?.(session, {
+        bytesFromClient: socket.bytesRead,
+        bytesToClient: socket.bytesWritten,
+      });
       return;
     }
     this.#opts.hooks?.sessionOpened?.(session);
@@ -252,14 +280,32 @@ export class Gateway {
       });
       session.closeReason = r.closeReason;
       if (session.mode === "refused") {
-        this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", { code: "fronting_refused" });
+        this.metrics.inc("copilot_audit_refusals_total", "Exchanges answered by the gateway itself", {
+          code: "fronting_refused",
+        });
       }
-      this.metrics.inc("copilot_audit_tunnel_bytes_total", "Bytes through tunnels", { direction: "up" }, r.bytesFromClient);
-      this.metrics.inc("copilot_audit_tunnel_bytes_total", "Bytes through tunnels", { direction: "down" }, r.bytesToClient);
-      this.#opts.hooks?.sessionClosed?.(session, { bytesFromClient: r.bytesFromClient, bytesToClient: r.bytesToClient });
+      this.metrics.inc(
+        "copilot_audit_tunnel_bytes_total",
+        "Bytes through tunnels",
+        { direction: "up" },
+        r.bytesFromClient,
+      );
+      this.metrics.inc(
+        "copilot_audit_tunnel_bytes_total",
+        "Bytes through tunnels",
+        { direction: "down" },
+        r.bytesToClient,
+      );
+      this.#opts.hooks?.sessionClosed?.(session, {
+        bytesFromClient: r.bytesFromClient,
+        bytesToClient: r.bytesToClient,
+      });
     } else {
       await this.#interceptor.accept(session, socket, head);
-      this.#opts.hooks?.sessionClosed?.(session, { bytesFromClient: socket.bytesRead, bytesToClient: socket.bytesWritten });
+      this.#opts.hooks?.sessionClosed?.(session, {
+        bytesFromClient: socket.bytesRead,
+        bytesToClient: socket.bytesWritten,
+      });
     }
   }
 
@@ -283,9 +329,11 @@ export class Gateway {
     if (!this.#selfNames) {
       const names = new Set([this.#opts.listen.host, addr.address]);
       const wildcard = addr.address === "0.0.0.0" || addr.address === "::";
-      if (wildcard || isLoopback(addr.address)) for (const n of ["localhost", "127.0.0.1", "::1"]) names.add(n);
+      if (wildcard || isLoopback(addr.address))
+        for (const n of ["localhost", "127.0.0.1", "::1"]) names.add(n);
       if (wildcard) {
-        for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) names.add(i.address);
+        for (const list of Object.values(networkInterfaces()))
+          for (const i of list ?? []) names.add(i.address);
       }
       this.#selfNames = names;
     }
@@ -299,7 +347,11 @@ export class Gateway {
       handleAdmin(req, res, {
         health: () => this.#health(),
         caPem: () => this.#opts.ca.certPem,
-        pac: (host) => renderPac(this.#opts.intercept, this.#opts.pacProxies ?? [host ?? `${this.#opts.listen.host}:${this.address().port}`]),
+        pac: (host) =>
+          renderPac(
+            this.#opts.intercept,
+            this.#opts.pacProxies ?? [host ?? `${this.#opts.listen.host}:${this.address().port}`],
+          ),
         metrics: () => this.metrics.render(),
       });
       return;
@@ -326,12 +378,18 @@ export class Gateway {
     try {
       u = new URL(url);
     } catch {
-      return replyOnResponse(res, new GatewayError("bad_request", `"${printable(url)}" is not an absolute URI`));
+      return replyOnResponse(
+        res,
+        new GatewayError("bad_request", `"${printable(url)}" is not an absolute URI`),
+      );
     }
     if (u.protocol !== "http:") {
       return replyOnResponse(
         res,
-        new GatewayError("bad_request", `${u.protocol}// URLs must be tunnelled with CONNECT, not sent to the proxy as requests`),
+        new GatewayError(
+          "bad_request",
+          `${u.protocol}// URLs must be tunnelled with CONNECT, not sent to the proxy as requests`,
+        ),
       );
     }
     const parsed = parseConnectTarget(`${u.hostname}:${u.port || "80"}`);
@@ -340,11 +398,17 @@ export class Gateway {
     if (!this.#httpPorts.has(target.port)) {
       return replyOnResponse(
         res,
-        new GatewayError("port_not_allowed", `plain HTTP to port ${target.port} is not allowed (allowed: ${[...this.#httpPorts].join(", ")})`),
+        new GatewayError(
+          "port_not_allowed",
+          `plain HTTP to port ${target.port} is not allowed (allowed: ${[...this.#httpPorts].join(", ")})`,
+        ),
       );
     }
     if (this.#isSelf(target)) {
-      return replyOnResponse(res, new GatewayError("loop_detected", `${formatAuthority(target)} is this gateway itself`));
+      return replyOnResponse(
+        res,
+        new GatewayError("loop_detected", `${formatAuthority(target)} is this gateway itself`),
+      );
     }
     const intercepted = this.intercept.matches(target.host);
     const session = new Session({ client, target, mode: intercepted ? "intercept" : "tunnel", log });
@@ -372,7 +436,10 @@ export class Gateway {
     this.#track(ex);
     await this.pipeline.run(ex);
     session.closeReason = ex.outcome ?? "closed";
-    this.#opts.hooks?.sessionClosed?.(session, { bytesFromClient: ex.requestBodyBytes, bytesToClient: ex.responseBodyBytes });
+    this.#opts.hooks?.sessionClosed?.(session, {
+      bytesFromClient: ex.requestBodyBytes,
+      bytesToClient: ex.responseBodyBytes,
+    });
   }
 
   #health(): { ok: boolean; body: Record<string, unknown> } {
@@ -383,7 +450,10 @@ export class Gateway {
         status: extra.ok && !this.#closing ? "ok" : "degraded",
         uptimeSeconds: Math.round((Date.now() - this.#startedAt) / 1000),
         intercept: this.#opts.intercept,
-        ca: { subject: this.#opts.ca.certificate.subject.replace(/\n/g, ", "), notAfter: this.#opts.ca.notAfter.toISOString() },
+        ca: {
+          subject: this.#opts.ca.certificate.subject.replace(/\n/g, ", "),
+          notAfter: this.#opts.ca.notAfter.toISOString(),
+        },
         ...extra.details,
       },
     };
@@ -391,10 +461,22 @@ export class Gateway {
 
   #registerGauges(): void {
     this.metrics.collect(() => {
-      this.metrics.set("copilot_audit_open_connections", "Open client connections to the proxy port", this.#sockets.size);
+      this.metrics.set(
+        "copilot_audit_open_connections",
+        "Open client connections to the proxy port",
+        this.#sockets.size,
+      );
       this.metrics.set("copilot_audit_inflight_exchanges", "Exchanges in progress", this.#inflight.size);
-      this.metrics.set("copilot_audit_certificates_cached", "Minted leaf certificates in memory", this.certs.stats.size);
-      this.metrics.set("copilot_audit_certificate_mints", "Leaf certificates minted since start", this.certs.stats.mints);
+      this.metrics.set(
+        "copilot_audit_certificates_cached",
+        "Minted leaf certificates in memory",
+        this.certs.stats.size,
+      );
+      this.metrics.set(
+        "copilot_audit_certificate_mints",
+        "Leaf certificates minted since start",
+        this.certs.stats.mints,
+      );
     });
   }
 }

@@ -30,9 +30,10 @@ function connectionTokens(connection: string | string[] | undefined): Set<string
  * `Proxy-Authorization` and friends, which are never forwarded upstream.
  */
 export function endToEndHeaders(rawHeaders: readonly string[]): OutgoingHttpHeaders {
-  let connection: string[] | undefined;
+  const connection: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if ((rawHeaders[i] as string).toLowerCase() === "connection") (connection ??= []).push(rawHeaders[i + 1] as string);
+    if ((rawHeaders[i] as string).toLowerCase() === "connection")
+      connection.push(rawHeaders[i + 1] as string);
   }
   const drop = connectionTokens(connection);
   const out: OutgoingHttpHeaders = {};
@@ -71,7 +72,10 @@ export function setHeader(headers: OutgoingHttpHeaders, name: string, value: str
   headers[name] = value;
 }
 
-export function getHeader(headers: OutgoingHttpHeaders | IncomingHttpHeaders, name: string): string | undefined {
+export function getHeader(
+  headers: OutgoingHttpHeaders | IncomingHttpHeaders,
+  name: string,
+): string | undefined {
   const k = headerKey(headers as OutgoingHttpHeaders, name);
   if (k === undefined) return undefined;
   const v = (headers as OutgoingHttpHeaders)[k];

@@ -117,7 +117,10 @@ export function withinSubtree(host: string, subtree: string): boolean {
  * The patterns a name-constrained CA cannot issue for (its leaves would be rejected by clients).
  * `permitted` null = unconstrained CA.
  */
-export function patternsOutsideConstraints(patterns: readonly HostPattern[], permitted: readonly string[] | null): string[] {
+export function patternsOutsideConstraints(
+  patterns: readonly HostPattern[],
+  permitted: readonly string[] | null,
+): string[] {
   if (permitted === null) return [];
   return patterns
     .filter((p) => {

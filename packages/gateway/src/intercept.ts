@@ -45,13 +45,18 @@ export class Interceptor {
       requireHostHeader: false,
     });
     this.server.on("request", (req, res) => this.#onRequest(req, res));
-    this.server.on("clientError", (err, socket) => handleClientError(err, socket, this.#sessions.get(socket)?.log ?? opts.log));
+    this.server.on("clientError", (err, socket) =>
+      handleClientError(err, socket, this.#sessions.get(socket)?.log ?? opts.log),
+    );
     this.server.on("upgrade", (req: IncomingMessage, socket: Duplex) => {
       const session = this.#sessions.get(socket);
       session?.log.info({ path: req.url }, "refused a protocol upgrade inside an intercepted tunnel");
       replyOnSocket(
         socket,
-        new GatewayError("upgrade_not_supported", "protocol upgrades (WebSocket) to Copilot hosts are not supported by copilot-audit; use HTTP"),
+        new GatewayError(
+          "upgrade_not_supported",
+          "protocol upgrades (WebSocket) to Copilot hosts are not supported by copilot-audit; use HTTP",
+        ),
       );
     });
   }
@@ -65,7 +70,13 @@ export class Interceptor {
     } catch (e) {
       session.log.error({ err: e }, "minting a certificate failed");
       session.closeReason = "certificate_error";
-      replyOnSocket(socket, new GatewayError("certificate_error", `could not issue a certificate for ${host}: ${(e as Error).message}`));
+      replyOnSocket(
+        socket,
+        new GatewayError(
+          "certificate_error",
+          `could not issue a certificate for ${host}: ${(e as Error).message}`,
+        ),
+      );
       return;
     }
     socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -80,11 +91,18 @@ export class Interceptor {
       session.log.info("client spoke plain text inside an intercepted tunnel");
       replyOnSocket(
         socket,
-        new GatewayError("bad_request", `expected a TLS handshake for ${formatAuthority(session.target)} inside the CONNECT tunnel`),
+        new GatewayError(
+          "bad_request",
+          `expected a TLS handshake for ${formatAuthority(session.target)} inside the CONNECT tunnel`,
+        ),
       );
       return;
     }
-    const tls = new TLSSocket(socket, { isServer: true, secureContext: context, ALPNProtocols: ["http/1.1"] });
+    const tls = new TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+      ALPNProtocols: ["http/1.1"],
+    });
     this.#sessions.set(tls, session);
     let handshaken = false;
     tls.once("secure", () => {

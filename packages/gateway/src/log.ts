@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { type Logger, type LoggerOptions, pino } from "pino";
 
 /**
  * The gateway's logger: pino JSON, pretty when stderr is a TTY. Auth headers are redacted by path as a
@@ -14,9 +14,9 @@ export function createLogger(opts: { level?: string; pretty?: boolean; destinati
         "headers.authorization",
         "headers.proxy-authorization",
         "headers.cookie",
-        "headers[\"set-cookie\"]",
+        'headers["set-cookie"]',
         "*.headers.authorization",
-        "*.headers[\"proxy-authorization\"]",
+        '*.headers["proxy-authorization"]',
         "token",
         "*.token",
       ],

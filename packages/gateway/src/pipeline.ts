@@ -5,9 +5,9 @@
 import { Transform } from "node:stream";
 import { pipeline as pipe } from "node:stream/promises";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import type { DECODABLE_ENCODINGS } from "./encodings.js";
 import { GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
-import { DECODABLE_ENCODINGS } from "./encodings.js";
 import { deleteHeader, getHeader } from "./headers.js";
 import { replyOnResponse } from "./reply.js";
 import type { BodyTransform, Stage, StageResult } from "./stage.js";
@@ -98,7 +98,11 @@ function tooLarge(size: number, max: number): GatewayError {
   );
 }
 
-async function step(s: Stage, ex: Exchange, hook: (ex: Exchange) => StageResult | Promise<StageResult>): Promise<void> {
+async function step(
+  s: Stage,
+  ex: Exchange,
+  hook: (ex: Exchange) => StageResult | Promise<StageResult>,
+): Promise<void> {
   let result: StageResult;
   try {
     result = await hook.call(s, ex);
@@ -117,7 +121,6 @@ const DECODERS: Record<(typeof DECODABLE_ENCODINGS)[number] | "x-gzip", () => Tr
   br: createBrotliDecompress,
 };
 
-
 async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<void> {
   const upstream = ex.upstreamResponse!;
   const transforms = stages.flatMap((s) => {
@@ -129,7 +132,11 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
     const encoding = getHeader(ex.responseHeaders, "content-encoding")?.trim().toLowerCase();
     if (encoding && encoding !== "identity") {
       const decoder = DECODERS[encoding as keyof typeof DECODERS];
-      if (!decoder) throw new GatewayError("upstream_error", `cannot inspect a response with content-encoding "${encoding}"`);
+      if (!decoder)
+        throw new GatewayError(
+          "upstream_error",
+          `cannot inspect a response with content-encoding "${encoding}"`,
+        );
       streams.push(decoder());
       deleteHeader(ex.responseHeaders, "content-encoding");
     }
@@ -152,7 +159,10 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
     }
     if (!upstreamBroke && ex.abort.signal.aborted) throw new ClientGone();
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new GatewayError("upstream_reset", `the upstream broke off the response after ${ex.responseBodyBytes} bytes (${code})`);
+    throw new GatewayError(
+      "upstream_reset",
+      `the upstream broke off the response after ${ex.responseBodyBytes} bytes (${code})`,
+    );
   }
 }
 
@@ -199,11 +209,14 @@ function fail(ex: Exchange, e: unknown): void {
     return;
   }
   const err =
-    e instanceof GatewayError ? e : new GatewayError("internal_error", `unexpected failure: ${(e as Error)?.message ?? e}`);
+    e instanceof GatewayError
+      ? e
+      : new GatewayError("internal_error", `unexpected failure: ${(e as Error)?.message ?? e}`);
   if (!(e instanceof GatewayError)) ex.log.error({ err: e }, "exchange failed");
   ex.error = err;
   const fromUpstream = err.code.startsWith("upstream_");
-  ex.outcome = ex.abort.signal.aborted && !ex.res.headersSent ? "aborted" : fromUpstream ? "upstream_error" : "refused";
+  ex.outcome =
+    ex.abort.signal.aborted && !ex.res.headersSent ? "aborted" : fromUpstream ? "upstream_error" : "refused";
   if (ex.res.headersSent) {
     // Mid-stream: the status is gone; cut the response so the client sees it incomplete.
     ex.res.destroy();

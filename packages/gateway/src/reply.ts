@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
-import type { Duplex } from "node:stream";
 import { STATUS_CODES } from "node:http";
-import { ERROR_CODE_HEADER, GatewayError, errorBody } from "./errors.js";
+import type { Duplex } from "node:stream";
+import { ERROR_CODE_HEADER, errorBody, type GatewayError } from "./errors.js";
 
 /**
  * Writes a refusal on a raw socket (CONNECT answers, client errors before a request exists) and closes it.

@@ -19,7 +19,12 @@ export class Session {
   closeReason: string | null = null;
   readonly log: Logger;
 
-  constructor(init: { client: { address: string; port: number }; target: Authority; mode: SessionMode; log: Logger }) {
+  constructor(init: {
+    client: { address: string; port: number };
+    target: Authority;
+    mode: SessionMode;
+    log: Logger;
+  }) {
     this.client = init.client;
     this.target = init.target;
     this.mode = init.mode;

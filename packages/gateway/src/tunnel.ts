@@ -1,7 +1,12 @@
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type Authority, formatAuthority } from "./authority.js";
-import { MAX_CLIENT_HELLO_BYTES, parseClientHello, TLS_ALERT_ACCESS_DENIED, tlsAlert } from "./clienthello.js";
+import { formatAuthority } from "./authority.js";
+import {
+  MAX_CLIENT_HELLO_BYTES,
+  parseClientHello,
+  TLS_ALERT_ACCESS_DENIED,
+  tlsAlert,
+} from "./clienthello.js";
 import type { HostMatcher } from "./hosts.js";
 import { replyOnSocket } from "./reply.js";
 import type { Session } from "./session.js";
@@ -39,7 +44,13 @@ export function runTunnel(
   const where = formatAuthority(target);
   return new Promise<TunnelResult>((resolve) => {
     const dial = dialAddress(opts.resolve, target);
-    const upstream: Socket = connect({ host: dial.host, port: dial.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+    const upstream: Socket = connect({
+      host: dial.host,
+      port: dial.port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 60_000,
+    });
     let established = false;
     let reason: string | null = null;
     let closed = 0;
@@ -131,7 +142,12 @@ type PeekVerdict = { kind: "pass"; sni: string | null } | { kind: "refuse"; reas
  * before the timeout (a server-speaks-first protocol): pass. TLS that cannot be read — malformed,
  * oversized, or stalled half-way — is refused, or a client could hide its SNI from the fronting check.
  */
-function peek(client: Duplex, head: Buffer, timeoutMs: number, done: (buffered: Buffer, v: PeekVerdict) => void): void {
+function peek(
+  client: Duplex,
+  head: Buffer,
+  timeoutMs: number,
+  done: (buffered: Buffer, v: PeekVerdict) => void,
+): void {
   let buf = head;
   let finished = false;
   const finish = (v: PeekVerdict) => {
@@ -144,7 +160,9 @@ function peek(client: Duplex, head: Buffer, timeoutMs: number, done: (buffered: 
     done(buf, v);
   };
   const unreadable = (why: string): PeekVerdict =>
-    buf.length === 0 || buf[0] !== 0x16 ? { kind: "pass", sni: null } : { kind: "refuse", reason: `unreadable TLS ClientHello (${why})` };
+    buf.length === 0 || buf[0] !== 0x16
+      ? { kind: "pass", sni: null }
+      : { kind: "refuse", reason: `unreadable TLS ClientHello (${why})` };
   const decide = () => {
     const r = parseClientHello(buf);
     if (r.kind === "need-more") {

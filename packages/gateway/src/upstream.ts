@@ -1,4 +1,9 @@
-import { Agent as HttpAgent, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from "node:http";
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
 import { createSecureContext, rootCertificates, type SecureContext } from "node:tls";
@@ -46,7 +51,8 @@ export class Upstream {
   readonly #https: HttpsAgent;
   readonly #http: HttpAgent;
   readonly #secureContext: SecureContext | undefined;
-  readonly #opts: Required<Omit<UpstreamOptions, "extraCaPems" | "resolve">> & Pick<UpstreamOptions, "resolve">;
+  readonly #opts: Required<Omit<UpstreamOptions, "extraCaPems" | "resolve">> &
+    Pick<UpstreamOptions, "resolve">;
 
   constructor(opts: UpstreamOptions = {}) {
     this.#opts = {
@@ -55,7 +61,12 @@ export class Upstream {
       headersTimeoutMs: opts.headersTimeoutMs ?? 120_000,
       idleTimeoutMs: opts.idleTimeoutMs ?? 300_000,
     };
-    this.#https = new HttpsAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
+    this.#https = new HttpsAgent({
+      keepAlive: true,
+      maxFreeSockets: 256,
+      scheduling: "lifo",
+      timeout: 60_000,
+    });
     this.#http = new HttpAgent({ keepAlive: true, maxFreeSockets: 256, scheduling: "lifo", timeout: 60_000 });
     this.#secureContext =
       opts.extraCaPems && opts.extraCaPems.length > 0
@@ -100,14 +111,26 @@ export class Upstream {
             })
           : httpRequest({ ...common, agent: this.#http });
       let timer = setTimeout(
-        () => fail(new GatewayError("upstream_timeout", `could not connect to ${where} within ${this.#opts.connectTimeoutMs} ms`)),
+        () =>
+          fail(
+            new GatewayError(
+              "upstream_timeout",
+              `could not connect to ${where} within ${this.#opts.connectTimeoutMs} ms`,
+            ),
+          ),
         this.#opts.connectTimeoutMs,
       );
       const armHeadersTimer = () => {
         phase = "headers";
         clearTimeout(timer);
         timer = setTimeout(
-          () => fail(new GatewayError("upstream_timeout", `${where} sent no response within ${this.#opts.headersTimeoutMs} ms`)),
+          () =>
+            fail(
+              new GatewayError(
+                "upstream_timeout",
+                `${where} sent no response within ${this.#opts.headersTimeoutMs} ms`,
+              ),
+            ),
           this.#opts.headersTimeoutMs,
         );
       };
@@ -125,7 +148,12 @@ export class Upstream {
         settled = true;
         clearTimeout(timer);
         res.socket?.setTimeout(this.#opts.idleTimeoutMs, () =>
-          res.destroy(new GatewayError("upstream_timeout", `${where} stalled for ${this.#opts.idleTimeoutMs} ms mid-response`)),
+          res.destroy(
+            new GatewayError(
+              "upstream_timeout",
+              `${where} stalled for ${this.#opts.idleTimeoutMs} ms mid-response`,
+            ),
+          ),
         );
         res.once("end", () => res.socket?.setTimeout(0));
         resolve(res);
@@ -135,7 +163,11 @@ export class Upstream {
       else if (Buffer.isBuffer(r.body)) req.end(r.body);
       else {
         const body = r.body;
-        body.on("error", (e) => fail(new GatewayError("bad_request", `the request body could not be read: ${(e as Error).message}`)));
+        body.on("error", (e) =>
+          fail(
+            new GatewayError("bad_request", `the request body could not be read: ${(e as Error).message}`),
+          ),
+        );
         body.pipe(req);
       }
     });
@@ -162,7 +194,11 @@ const TLS_CODES = new Set([
 ]);
 
 /** Turns a socket/TLS error into the precise refusal a developer can act on. */
-export function mapUpstreamError(e: NodeJS.ErrnoException, where: string, phase: "connect" | "headers"): GatewayError {
+export function mapUpstreamError(
+  e: NodeJS.ErrnoException,
+  where: string,
+  phase: "connect" | "headers",
+): GatewayError {
   if (e instanceof GatewayError) return e;
   const code = e.code ?? "";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" || code === "EAI_FAIL") {
@@ -174,7 +210,10 @@ export function mapUpstreamError(e: NodeJS.ErrnoException, where: string, phase:
     return new GatewayError("upstream_error", `${where} is unreachable (${code})`);
   }
   if (TLS_CODES.has(code) || code.startsWith("ERR_SSL") || code.startsWith("ERR_TLS")) {
-    return new GatewayError("upstream_tls", `TLS with ${where} failed: ${code}${e.message ? ` (${e.message})` : ""}`);
+    return new GatewayError(
+      "upstream_tls",
+      `TLS with ${where} failed: ${code}${e.message ? ` (${e.message})` : ""}`,
+    );
   }
   if (code === "ECONNRESET" || code === "EPIPE" || e.message === "socket hang up") {
     return new GatewayError(

@@ -36,7 +36,11 @@ describe("parseConnectTarget", () => {
   });
 
   it("parses Host headers with a default port and formats authorities", () => {
-    expect(parseHostHeader("api.githubcopilot.com", 443)).toEqual({ host: "api.githubcopilot.com", port: 443, isIp: false });
+    expect(parseHostHeader("api.githubcopilot.com", 443)).toEqual({
+      host: "api.githubcopilot.com",
+      port: 443,
+      isIp: false,
+    });
     expect(parseHostHeader("x.com:8443", 443)?.port).toBe(8443);
     expect(parseHostHeader("[::1]", 443)).toEqual({ host: "::1", port: 443, isIp: true });
     expect(parseHostHeader("", 443)).toBeNull();

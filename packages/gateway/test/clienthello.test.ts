@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { connect } from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseClientHello } from "../src/clienthello.js";
@@ -37,7 +37,11 @@ describe("parseClientHello", () => {
   });
 
   it("reads SNI and ALPN from a real ClientHello", () => {
-    expect(parseClientHello(hello)).toEqual({ kind: "client-hello", serverName: "api.githubcopilot.com", alpn: ["h2", "http/1.1"] });
+    expect(parseClientHello(hello)).toEqual({
+      kind: "client-hello",
+      serverName: "api.githubcopilot.com",
+      alpn: ["h2", "http/1.1"],
+    });
   });
 
   it("asks for more bytes at every split point before the end, and answers at the end", () => {
@@ -49,9 +53,13 @@ describe("parseClientHello", () => {
   it("reassembles a ClientHello spread over several TLS records", () => {
     const body = hello.subarray(5);
     const cut = 40;
-    const rec = (b: Buffer) => Buffer.concat([Buffer.from([0x16, 0x03, 0x01, b.length >> 8, b.length & 0xff]), b]);
+    const rec = (b: Buffer) =>
+      Buffer.concat([Buffer.from([0x16, 0x03, 0x01, b.length >> 8, b.length & 0xff]), b]);
     const split = Buffer.concat([rec(body.subarray(0, cut)), rec(body.subarray(cut))]);
-    expect(parseClientHello(split)).toMatchObject({ kind: "client-hello", serverName: "api.githubcopilot.com" });
+    expect(parseClientHello(split)).toMatchObject({
+      kind: "client-hello",
+      serverName: "api.githubcopilot.com",
+    });
   });
 
   it("reports no SNI when the client sends none", async () => {

@@ -1,8 +1,8 @@
 import { Writable } from "node:stream";
-import { startFakeCopilot, type FakeCopilot, proxyAgent } from "@copilot-audit/testkit";
+import { type FakeCopilot, proxyAgent, startFakeCopilot } from "@copilot-audit/testkit";
 import { pino } from "pino";
 import type { ProxyAgent } from "undici";
-import { createCa, loadCa, type CertificateAuthority } from "../src/ca/authority.js";
+import { type CertificateAuthority, createCa, loadCa } from "../src/ca/authority.js";
 import { Gateway, type GatewayOptions } from "../src/gateway.js";
 import { DEFAULT_INTERCEPT_HOSTS } from "../src/hosts.js";
 
@@ -21,7 +21,10 @@ export function captureLogger(level = "debug") {
 let sharedCa: { ca: CertificateAuthority; certPem: string } | null = null;
 export function testGatewayCa(): { ca: CertificateAuthority; certPem: string } {
   if (!sharedCa) {
-    const { certPem, keyPem } = createCa({ keyType: "ec", permit: ["githubcopilot.com", "githubusercontent.com", "api.github.com"] });
+    const { certPem, keyPem } = createCa({
+      keyType: "ec",
+      permit: ["githubcopilot.com", "githubusercontent.com", "api.github.com"],
+    });
     sharedCa = { ca: loadCa({ certPem, keyPem }), certPem };
   }
   return sharedCa;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_INTERCEPT_HOSTS, HostMatcher, parseHostPattern, patternsOutsideConstraints, withinSubtree } from "../src/hosts.js";
+import {
+  DEFAULT_INTERCEPT_HOSTS,
+  HostMatcher,
+  parseHostPattern,
+  patternsOutsideConstraints,
+  withinSubtree,
+} from "../src/hosts.js";
 
 describe("HostMatcher", () => {
   const m = new HostMatcher(DEFAULT_INTERCEPT_HOSTS);
@@ -19,7 +25,14 @@ describe("HostMatcher", () => {
   });
 
   it("does not match the wildcard apex, look-alikes or other hosts", () => {
-    for (const h of ["githubcopilot.com", "evilgithubcopilot.com", "githubcopilot.com.evil.org", "github.com", "raw.githubusercontent.com", "api.github.com.evil.org"]) {
+    for (const h of [
+      "githubcopilot.com",
+      "evilgithubcopilot.com",
+      "githubcopilot.com.evil.org",
+      "github.com",
+      "raw.githubusercontent.com",
+      "api.github.com.evil.org",
+    ]) {
       expect(m.matches(h), h).toBe(false);
     }
   });
@@ -34,7 +47,10 @@ describe("HostMatcher", () => {
       "githubcopilot.com",
       "origin-tracker.githubusercontent.com",
     ]);
-    expect(new HostMatcher(["*.x.com", "a.x.com", "b.y.com"]).permittedSubtrees()).toEqual(["b.y.com", "x.com"]);
+    expect(new HostMatcher(["*.x.com", "a.x.com", "b.y.com"]).permittedSubtrees()).toEqual([
+      "b.y.com",
+      "x.com",
+    ]);
   });
 
   it("rejects invalid patterns with a reason", () => {
@@ -45,8 +61,11 @@ describe("HostMatcher", () => {
   });
 
   it("checks patterns against CA name constraints", () => {
-    const patterns = new HostMatcher(["*.githubcopilot.com", "api.github.com", "copilot-api.acme.ghe.com"]).patterns;
-    expect(patternsOutsideConstraints(patterns, ["githubcopilot.com", "api.github.com"])).toEqual(["copilot-api.acme.ghe.com"]);
+    const patterns = new HostMatcher(["*.githubcopilot.com", "api.github.com", "copilot-api.acme.ghe.com"])
+      .patterns;
+    expect(patternsOutsideConstraints(patterns, ["githubcopilot.com", "api.github.com"])).toEqual([
+      "copilot-api.acme.ghe.com",
+    ]);
     expect(patternsOutsideConstraints(patterns, null)).toEqual([]);
     expect(withinSubtree("a.b.ghe.com", "ghe.com")).toBe(true);
     expect(withinSubtree("xghe.com", "ghe.com")).toBe(false);

@@ -17,13 +17,25 @@ describe("renderPac", () => {
   const pac = renderPac(DEFAULT_INTERCEPT_HOSTS, ["gw-a.corp:8080", "gw-b.corp:8080"]);
 
   it("sends Copilot hosts to the gateways, in order, with no DIRECT fallback", () => {
-    for (const h of ["api.githubcopilot.com", "api.business.githubcopilot.com", "copilot-proxy.githubusercontent.com", "api.github.com", "API.GITHUBCOPILOT.COM."]) {
+    for (const h of [
+      "api.githubcopilot.com",
+      "api.business.githubcopilot.com",
+      "copilot-proxy.githubusercontent.com",
+      "api.github.com",
+      "API.GITHUBCOPILOT.COM.",
+    ]) {
       expect(findProxy(pac, h), h).toBe("PROXY gw-a.corp:8080; PROXY gw-b.corp:8080");
     }
   });
 
   it("sends everything else DIRECT", () => {
-    for (const h of ["github.com", "githubcopilot.com", "registry.npmjs.org", "evilgithubcopilot.com", "raw.githubusercontent.com"]) {
+    for (const h of [
+      "github.com",
+      "githubcopilot.com",
+      "registry.npmjs.org",
+      "evilgithubcopilot.com",
+      "raw.githubusercontent.com",
+    ]) {
       expect(findProxy(pac, h), h).toBe("DIRECT");
     }
   });

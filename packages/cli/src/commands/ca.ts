@@ -1,5 +1,5 @@
-import { Command, Option } from "commander";
 import { caPaths, HostMatcher, initCaFiles, readCaFiles } from "@copilot-audit/gateway";
+import { Command, Option } from "commander";
 import { absolute } from "../config.js";
 import { configFrom, formatOption, globalOptions, repeatable } from "../options.js";
 import { print } from "../output.js";
@@ -13,21 +13,35 @@ export function caCommand(): Command {
       .description("create ca.pem and ca.key (0600), name-constrained to the intercepted domains")
       .option("--dir <dir>", "where to write ca.pem and ca.key", "certs")
       .addOption(new Option("--key-type <type>", "CA key type").choices(["ec", "rsa"]).default("ec"))
-      .option("--permit <domain>", "a DNS subtree the CA may issue for (repeatable; default: the intercepted domains)", repeatable)
-      .option("--no-name-constraints", "issue for any name (not recommended: a stolen key could impersonate any site)")
-      .option("--intercept <host>", "derive the permitted domains from these intercept patterns (repeatable)", repeatable)
+      .option(
+        "--permit <domain>",
+        "a DNS subtree the CA may issue for (repeatable; default: the intercepted domains)",
+        repeatable,
+      )
+      .option(
+        "--no-name-constraints",
+        "issue for any name (not recommended: a stolen key could impersonate any site)",
+      )
+      .option(
+        "--intercept <host>",
+        "derive the permitted domains from these intercept patterns (repeatable)",
+        repeatable,
+      )
       .option("--force", "replace an existing CA"),
   ).action(async (opts) => {
     const config = configFrom(opts, { intercept: opts.intercept });
-    const permit: string[] | null = opts.nameConstraints === false
-      ? null
-      : ((opts.permit as string[] | undefined) ?? new HostMatcher(config.intercept).permittedSubtrees());
+    const permit: string[] | null =
+      opts.nameConstraints === false
+        ? null
+        : ((opts.permit as string[] | undefined) ?? new HostMatcher(config.intercept).permittedSubtrees());
     const dir = absolute(opts.dir);
     const paths = await initCaFiles(dir, { keyType: opts.keyType, permit, force: Boolean(opts.force) });
     const lines = [
       `created ${paths.certPath}`,
       `created ${paths.keyPath} (mode 0600: keep it secret, never commit it)`,
-      permit ? `name constraints: only ${permit.join(", ")}` : "name constraints: NONE (this CA can impersonate any site)",
+      permit
+        ? `name constraints: only ${permit.join(", ")}`
+        : "name constraints: NONE (this CA can impersonate any site)",
       "",
       "Next: distribute ca.pem to developer machines (see certs/README.md), e.g.",
       `  export NODE_EXTRA_CA_CERTS=${paths.certPath}`,
@@ -45,7 +59,9 @@ export function caCommand(): Command {
       .addOption(formatOption()),
   ).action(async (opts) => {
     const paths =
-      opts.caCert && opts.caKey ? { certPath: absolute(opts.caCert), keyPath: absolute(opts.caKey) } : caPaths(absolute(opts.dir));
+      opts.caCert && opts.caKey
+        ? { certPath: absolute(opts.caCert), keyPath: absolute(opts.caKey) }
+        : caPaths(absolute(opts.dir));
     const { ca: loaded, warnings } = await readCaFiles(paths);
     const c = loaded.certificate;
     print(opts.format, [

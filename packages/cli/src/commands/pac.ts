@@ -1,11 +1,15 @@
-import { Command } from "commander";
 import { renderPac } from "@copilot-audit/gateway";
+import { Command } from "commander";
 import { configFrom, globalOptions, repeatable } from "../options.js";
 
 export function pacCommand(): Command {
   return globalOptions(new Command("pac"))
     .description("print a PAC file: the intercepted hosts go to the gateway, everything else DIRECT")
-    .option("--proxy <host:port>", "gateway address (repeatable for several replicas; default 127.0.0.1:8080)", repeatable)
+    .option(
+      "--proxy <host:port>",
+      "gateway address (repeatable for several replicas; default 127.0.0.1:8080)",
+      repeatable,
+    )
     .option("--intercept <host>", "intercepted hosts (repeatable; default: the Copilot hosts)", repeatable)
     .action((opts) => {
       const config = configFrom(opts, { intercept: opts.intercept });

@@ -1,5 +1,12 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, X509Certificate } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  X509Certificate,
+} from "node:crypto";
 import { hostname } from "node:os";
+import type forge from "node-forge";
 import {
   buildCertificate,
   CertificateError,
@@ -13,7 +20,6 @@ import {
   type Signer,
   signerFor,
 } from "./x509.js";
-import type forge from "node-forge";
 
 /** A loaded issuing CA: everything leaf minting needs, parsed once. */
 export interface CertificateAuthority {
@@ -84,22 +90,33 @@ export function createCa(opts: CreateCaOptions): { certPem: string; keyPem: stri
 
 /** Splits a PEM bundle into its certificates. */
 export function splitPemCertificates(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((p) => `${p}\n`) ?? [];
+  return (
+    pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)?.map((p) => `${p}\n`) ?? []
+  );
 }
 
 /**
  * Loads an issuing CA (ours, or an existing org CA/intermediate, RSA or EC). The first certificate in
  * `certPem` must be the one matching the key; further certificates are sent as its chain.
  */
-export function loadCa(input: { certPem: string; keyPem: string; passphrase?: string; now?: Date }): CertificateAuthority {
+export function loadCa(input: {
+  certPem: string;
+  keyPem: string;
+  passphrase?: string;
+  now?: Date;
+}): CertificateAuthority {
   const certs = splitPemCertificates(input.certPem);
   const first = certs[0];
-  if (!first) throw new CertificateError("ca_cert_invalid", "the CA certificate file holds no PEM certificate");
+  if (!first)
+    throw new CertificateError("ca_cert_invalid", "the CA certificate file holds no PEM certificate");
   let certificate: X509Certificate;
   try {
     certificate = new X509Certificate(first);
   } catch (e) {
-    throw new CertificateError("ca_cert_invalid", `the CA certificate cannot be parsed: ${(e as Error).message}`);
+    throw new CertificateError(
+      "ca_cert_invalid",
+      `the CA certificate cannot be parsed: ${(e as Error).message}`,
+    );
   }
   let key: KeyObject;
   if (input.passphrase === undefined && /ENCRYPTED/.test(input.keyPem)) {
@@ -125,13 +142,19 @@ export function loadCa(input: { certPem: string; keyPem: string; passphrase?: st
     throw new CertificateError("ca_mismatch", "the CA key does not belong to the CA certificate");
   }
   if (!certificate.ca) {
-    throw new CertificateError("ca_not_ca", `${certificate.subject.replace(/\n/g, ", ")} is not a CA certificate (basicConstraints CA:false)`);
+    throw new CertificateError(
+      "ca_not_ca",
+      `${certificate.subject.replace(/\n/g, ", ")} is not a CA certificate (basicConstraints CA:false)`,
+    );
   }
   const now = input.now ?? new Date();
   const notBefore = new Date(certificate.validFrom);
   const notAfter = new Date(certificate.validTo);
   if (notAfter <= now) {
-    throw new CertificateError("ca_expired", `the CA certificate expired on ${notAfter.toISOString()}: create a new one`);
+    throw new CertificateError(
+      "ca_expired",
+      `the CA certificate expired on ${notAfter.toISOString()}: create a new one`,
+    );
   }
   const signer = signerFor(key);
   const parts = readCertificateParts(certificate.raw);

@@ -69,7 +69,9 @@ export class CertificateCache {
     if (hit) return Promise.resolve(hit);
     let p = this.#inflight.get(host);
     if (!p) {
-      p = new Promise<SecureContext>((resolve) => resolve(this.#mint(host))).finally(() => this.#inflight.delete(host));
+      p = new Promise<SecureContext>((resolve) => resolve(this.#mint(host))).finally(() =>
+        this.#inflight.delete(host),
+      );
       this.#inflight.set(host, p);
     }
     return p;

@@ -45,7 +45,10 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 }
 
 /** `ca init`: creates ca.pem (0644) and ca.key (0600) in `dir`; refuses to replace an existing CA without `force`. */
-export async function initCaFiles(dir: string, opts: CreateCaOptions & { force?: boolean }): Promise<CaPaths> {
+export async function initCaFiles(
+  dir: string,
+  opts: CreateCaOptions & { force?: boolean },
+): Promise<CaPaths> {
   const paths = caPaths(dir);
   if (!opts.force && ((await exists(paths.certPath)) || (await exists(paths.keyPath)))) {
     throw new CertificateError(
@@ -72,21 +75,34 @@ export async function readCaFiles(paths: CaPaths, passphrase?: string): Promise<
     try {
       return await readFile(p, "utf8");
     } catch (e) {
-      throw new CertificateError("ca_missing", `cannot read the CA ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new CertificateError(
+        "ca_missing",
+        `cannot read the CA ${what} ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   };
-  const [certPem, keyPem] = await Promise.all([read(paths.certPath, "certificate"), read(paths.keyPath, "key")]);
+  const [certPem, keyPem] = await Promise.all([
+    read(paths.certPath, "certificate"),
+    read(paths.keyPath, "key"),
+  ]);
   const ca = loadCa({ certPem, keyPem, ...(passphrase === undefined ? {} : { passphrase }) });
   const warnings: string[] = [];
   const mode = (await stat(paths.keyPath)).mode & 0o777;
-  if (mode & 0o077) warnings.push(`${paths.keyPath} is readable by other users (mode ${mode.toString(8)}); chmod 600 it`);
+  if (mode & 0o077)
+    warnings.push(`${paths.keyPath} is readable by other users (mode ${mode.toString(8)}); chmod 600 it`);
   const daysLeft = (ca.notAfter.getTime() - Date.now()) / 86_400_000;
-  if (daysLeft < 30) warnings.push(`the CA expires in ${Math.floor(daysLeft)} days (${ca.notAfter.toISOString()}): plan its rotation`);
+  if (daysLeft < 30)
+    warnings.push(
+      `the CA expires in ${Math.floor(daysLeft)} days (${ca.notAfter.toISOString()}): plan its rotation`,
+    );
   return { ca, paths, warnings };
 }
 
 /** For `start` on defaults: load the CA in `dir`, creating it first if there is none. */
-export async function ensureCaFiles(dir: string, create: CreateCaOptions): Promise<LoadedCa & { created: boolean }> {
+export async function ensureCaFiles(
+  dir: string,
+  create: CreateCaOptions,
+): Promise<LoadedCa & { created: boolean }> {
   const paths = caPaths(dir);
   const haveCert = await exists(paths.certPath);
   const haveKey = await exists(paths.keyPath);

@@ -57,7 +57,11 @@ export function mintLeaf(ca: CertificateAuthority, key: LeafKey, host: string, n
         critical: true,
       },
       { name: "extKeyUsage", serverAuth: true },
-      { name: "subjectAltName", altNames: [ip ? { type: 7, ip: host } : { type: 2, value: host }], critical: !hasCn },
+      {
+        name: "subjectAltName",
+        altNames: [ip ? { type: 7, ip: host } : { type: 2, value: host }],
+        critical: !hasCn,
+      },
       { name: "authorityKeyIdentifier", keyIdentifier: ca.keyId.toString("binary") },
     ],
   });

@@ -44,14 +44,23 @@ export interface Signer {
 export function signerFor(key: KeyObject): Signer {
   if (key.type !== "private") throw new CertificateError("ca_key_invalid", "the CA key is not a private key");
   const type = key.asymmetricKeyType;
-  if (type === "rsa") return { key, algorithmOid: OID.sha256WithRSAEncryption, digest: "sha256", keyType: "rsa" };
+  if (type === "rsa")
+    return { key, algorithmOid: OID.sha256WithRSAEncryption, digest: "sha256", keyType: "rsa" };
   if (type === "ec") {
     const curve = key.asymmetricKeyDetails?.namedCurve;
-    if (curve === "prime256v1") return { key, algorithmOid: OID.ecdsaWithSHA256, digest: "sha256", keyType: "ec" };
-    if (curve === "secp384r1") return { key, algorithmOid: OID.ecdsaWithSHA384, digest: "sha384", keyType: "ec" };
-    throw new CertificateError("ca_key_unsupported", `EC curve ${curve ?? "?"} is not supported (use P-256 or P-384)`);
+    if (curve === "prime256v1")
+      return { key, algorithmOid: OID.ecdsaWithSHA256, digest: "sha256", keyType: "ec" };
+    if (curve === "secp384r1")
+      return { key, algorithmOid: OID.ecdsaWithSHA384, digest: "sha384", keyType: "ec" };
+    throw new CertificateError(
+      "ca_key_unsupported",
+      `EC curve ${curve ?? "?"} is not supported (use P-256 or P-384)`,
+    );
   }
-  throw new CertificateError("ca_key_unsupported", `CA key type ${type ?? "?"} is not supported (use RSA or EC)`);
+  throw new CertificateError(
+    "ca_key_unsupported",
+    `CA key type ${type ?? "?"} is not supported (use RSA or EC)`,
+  );
 }
 
 function bin(buf: Uint8Array): string {
@@ -59,9 +68,12 @@ function bin(buf: Uint8Array): string {
 }
 
 function algorithmIdentifier(oid: string): Asn1 {
-  const parts: Asn1[] = [asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes())];
+  const parts: Asn1[] = [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(oid).getBytes()),
+  ];
   // RSA signature algorithms carry an explicit NULL; ECDSA ones carry no parameters (RFC 5758 §3.2).
-  if (oid === OID.sha256WithRSAEncryption) parts.push(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ""));
+  if (oid === OID.sha256WithRSAEncryption)
+    parts.push(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ""));
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, parts);
 }
 
@@ -83,7 +95,10 @@ export function randomSerial(): string {
   return b.toString("hex");
 }
 
-export type NameAttribute = { name: "commonName" | "organizationName" | "organizationalUnitName"; value: string };
+export type NameAttribute = {
+  name: "commonName" | "organizationName" | "organizationalUnitName";
+  value: string;
+};
 
 /** Encodes a distinguished name through forge (it fills OIDs and string types). */
 export function encodeName(attrs: NameAttribute[]): Asn1 {
@@ -92,7 +107,10 @@ export function encodeName(attrs: NameAttribute[]): Asn1 {
   return pki.distinguishedNameToAsn1(scratch.subject);
 }
 
-export type Extension = { id?: string; name?: string; critical?: boolean; value?: string | Asn1 } & Record<string, unknown>;
+export type Extension = { id?: string; name?: string; critical?: boolean; value?: string | Asn1 } & Record<
+  string,
+  unknown
+>;
 
 /** Lets forge fill the DER value of standard extensions (basicConstraints, keyUsage, SAN…). */
 function encodeExtensions(exts: Extension[]): Asn1 {
@@ -122,7 +140,10 @@ export function buildCertificate(input: TbsInput): Buffer {
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, forge.util.hexToBytes(input.serialHex)),
     algorithmIdentifier(input.signer.algorithmOid),
     input.issuer,
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [time(input.notBefore), time(input.notAfter)]),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      time(input.notBefore),
+      time(input.notAfter),
+    ]),
     input.subject,
     fromDer(input.spkiDer),
     encodeExtensions(input.extensions), // forge wraps the list in the [3] EXPLICIT tag

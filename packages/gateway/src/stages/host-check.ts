@@ -11,7 +11,8 @@ export function hostCheck(): Stage {
   return {
     name: "hostCheck",
     scope: "all",
-    explain: () => "421 when the Host header does not name the CONNECT target (the upstream is pinned to the target)",
+    explain: () =>
+      "421 when the Host header does not name the CONNECT target (the upstream is pinned to the target)",
     onRequestHeaders(ex: Exchange) {
       if (ex.scheme === "http") return undefined; // absolute-URI requests: the URI is the target
       const raw = ex.req.headers.host;

@@ -1,6 +1,6 @@
+import { DECODABLE_ENCODINGS } from "../encodings.js";
 import type { Exchange } from "../exchange.js";
 import { deleteHeader, endToEndHeaders, getHeader, setHeader } from "../headers.js";
-import { DECODABLE_ENCODINGS } from "../encodings.js";
 import type { Stage } from "../stage.js";
 import type { Upstream } from "../upstream.js";
 
@@ -12,7 +12,8 @@ export function upstream(client: Upstream): Stage {
   return {
     name: "upstream",
     scope: "all",
-    explain: () => "forwards to the CONNECT target over verified TLS with keep-alive; never to the Host header",
+    explain: () =>
+      "forwards to the CONNECT target over verified TLS with keep-alive; never to the Host header",
     async onRequest(ex: Exchange) {
       const headers = ex.requestHeaders;
       deleteHeader(headers, "expect"); // 100-continue was answered by us; the body is already here
@@ -29,7 +30,11 @@ export function upstream(client: Upstream): Stage {
           const kept = accept
             .split(",")
             .map((s) => s.trim())
-            .filter((s) => (DECODABLE_ENCODINGS as readonly string[]).includes(s.split(";")[0]?.trim().toLowerCase() ?? ""));
+            .filter((s) =>
+              (DECODABLE_ENCODINGS as readonly string[]).includes(
+                s.split(";")[0]?.trim().toLowerCase() ?? "",
+              ),
+            );
           if (kept.length > 0) setHeader(headers, "accept-encoding", kept.join(", "));
           else deleteHeader(headers, "accept-encoding");
         }
@@ -45,7 +50,10 @@ export function upstream(client: Upstream): Stage {
         signal: ex.abort.signal,
       });
       ex.timings.upstreamHeadersMs = ex.elapsedMs();
-      ex.log.debug({ upstreamMs: ex.timings.upstreamHeadersMs - started, status: res.statusCode }, "upstream responded");
+      ex.log.debug(
+        { upstreamMs: ex.timings.upstreamHeadersMs - started, status: res.statusCode },
+        "upstream responded",
+      );
       ex.upstreamResponse = res;
       ex.responseStatus = res.statusCode ?? 502;
       ex.responseHeaders = endToEndHeaders(res.rawHeaders);
@@ -56,5 +64,7 @@ export function upstream(client: Upstream): Stage {
 
 function hasBody(ex: Exchange): boolean {
   const h = ex.req.headers;
-  return h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0");
+  return (
+    h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0")
+  );
 }

@@ -13,7 +13,9 @@ describe("backpressure", () => {
 
   it("a client that stops reading stalls the upstream instead of filling the gateway's memory", async () => {
     const total = 128 * MiB;
-    const res = await request(`https://api.githubcopilot.com/__testkit/bytes?n=${total}`, { dispatcher: s.agent() });
+    const res = await request(`https://api.githubcopilot.com/__testkit/bytes?n=${total}`, {
+      dispatcher: s.agent(),
+    });
     expect(res.statusCode).toBe(200);
     // Read nothing for a while: only socket buffers (a few MiB each on loopback) may fill up.
     await new Promise((r) => setTimeout(r, 1500));

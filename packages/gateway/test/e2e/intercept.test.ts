@@ -12,7 +12,11 @@ describe("intercepted Copilot hosts", () => {
   afterAll(() => s.close());
 
   it("terminates TLS with a certificate for the CONNECT host that chains to our CA, ALPN http/1.1", async () => {
-    for (const host of ["api.githubcopilot.com", "api.business.githubcopilot.com", "copilot-proxy.githubusercontent.com"]) {
+    for (const host of [
+      "api.githubcopilot.com",
+      "api.business.githubcopilot.com",
+      "copilot-proxy.githubusercontent.com",
+    ]) {
       const t = await tlsThroughProxy(s.port, `${host}:443`, { ca: s.caPem });
       expect(t.authorized, `${host}: ${t.authorizationError}`).toBe(true);
       expect(t.alpnProtocol).toBe("http/1.1");
@@ -125,7 +129,9 @@ describe("intercepted Copilot hosts", () => {
     t.socket.destroy();
     expect(reply).toMatch(/^HTTP\/1.1 421 /);
     expect(reply).toMatch(/x-copilot-audit-error: host_mismatch/i);
-    expect(reply).toContain('copilot-audit: Host "internal.corp.example" does not match the CONNECT target api.githubcopilot.com:443');
+    expect(reply).toContain(
+      'copilot-audit: Host "internal.corp.example" does not match the CONNECT target api.githubcopilot.com:443',
+    );
     expect(s.upstream.requests.length).toBe(before);
   });
 
@@ -134,7 +140,10 @@ describe("intercepted Copilot hosts", () => {
     const res = await request("https://api.github.com/repos/octo/cat", { dispatcher: agent });
     expect(res.statusCode).toBe(404); // the fake's answer, untouched
     expect(await res.body.json()).toEqual({ message: "Not Found", path: "/repos/octo/cat" });
-    const token = await request("https://api.github.com/copilot_internal/v2/token", { dispatcher: agent, headers: { authorization: "token gho_x" } });
+    const token = await request("https://api.github.com/copilot_internal/v2/token", {
+      dispatcher: agent,
+      headers: { authorization: "token gho_x" },
+    });
     expect(token.statusCode).toBe(200);
     expect(((await token.body.json()) as { token: string }).token).toMatch(/^tid=testkit/);
   });
@@ -156,10 +165,14 @@ describe("intercepted Copilot hosts", () => {
     });
     expect(res.headers["content-encoding"]).toBe("gzip");
     const { gunzipSync } = await import("node:zlib");
-    expect(JSON.parse(gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString())).toMatchObject({ object: "list" });
+    expect(JSON.parse(gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString())).toMatchObject({
+      object: "list",
+    });
   });
 
   it("never writes to console (no library noise)", () => {
-    expect(s.logs.some((l) => typeof l.msg === "string" && /undefined|\[object/.test(l.msg as string))).toBe(false);
+    expect(s.logs.some((l) => typeof l.msg === "string" && /undefined|\[object/.test(l.msg as string))).toBe(
+      false,
+    );
   });
 });

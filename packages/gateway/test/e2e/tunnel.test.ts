@@ -6,9 +6,13 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Stack, startStack } from "../helpers.js";
 
-function tcpServer(onConn: (s: import("node:net").Socket) => void): Promise<{ server: Server; port: number }> {
+function tcpServer(
+  onConn: (s: import("node:net").Socket) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer(onConn);
-  return new Promise((r) => server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as AddressInfo).port })));
+  return new Promise((r) =>
+    server.listen(0, "127.0.0.1", () => r({ server, port: (server.address() as AddressInfo).port })),
+  );
 }
 
 describe("tunnels to hosts we do not intercept", () => {
@@ -30,7 +34,9 @@ describe("tunnels to hosts we do not intercept", () => {
     const r = await connectThroughProxy(s.port, `127.0.0.1:${echo.port}`);
     expect(r.statusCode).toBe(403);
     expect(r.headers["x-copilot-audit-error"]).toBe("port_not_allowed");
-    expect(r.body).toBe(`copilot-audit: CONNECT to port ${echo.port} is not allowed (allowed: 443; an operator can add --allow-port ${echo.port})\n`);
+    expect(r.body).toBe(
+      `copilot-audit: CONNECT to port ${echo.port} is not allowed (allowed: 443; an operator can add --allow-port ${echo.port})\n`,
+    );
   });
 
   describe("with the test ports allowed", () => {
@@ -84,10 +90,13 @@ describe("tunnels to hosts we do not intercept", () => {
         await res.body.json();
         const direct = await connectThroughProxy(t3.port, `127.0.0.1:${t3.upstream.port}`);
         const cert = await new Promise<X509Certificate>((resolve, reject) => {
-          const tls = tlsConnect({ socket: direct.socket, servername: "localhost", ca: t3.upstream.caPem }, () => {
-            resolve(new X509Certificate(tls.getPeerCertificate(true).raw));
-            tls.destroy();
-          });
+          const tls = tlsConnect(
+            { socket: direct.socket, servername: "localhost", ca: t3.upstream.caPem },
+            () => {
+              resolve(new X509Certificate(tls.getPeerCertificate(true).raw));
+              tls.destroy();
+            },
+          );
           tls.on("error", reject);
         });
         expect(cert.issuer).toMatch(/testkit upstream CA/);
@@ -103,15 +112,23 @@ describe("tunnels to hosts we do not intercept", () => {
       const r = await connectThroughProxy(t.port, `127.0.0.1:${echo.port}`);
       expect(r.statusCode).toBe(200);
       const err = await new Promise<Error>((resolve) => {
-        const tls = tlsConnect({ socket: r.socket, servername: "api.githubcopilot.com", rejectUnauthorized: false });
+        const tls = tlsConnect({
+          socket: r.socket,
+          servername: "api.githubcopilot.com",
+          rejectUnauthorized: false,
+        });
         tls.on("error", resolve);
         tls.on("secureConnect", () => resolve(new Error("handshake unexpectedly succeeded")));
       });
       expect(err.message).toMatch(/access denied/i);
       await vi.waitFor(() =>
-        expect(t.gateway.metrics.value("copilot_audit_refusals_total", { code: "fronting_refused" })).toBeGreaterThanOrEqual(1),
+        expect(
+          t.gateway.metrics.value("copilot_audit_refusals_total", { code: "fronting_refused" }),
+        ).toBeGreaterThanOrEqual(1),
       );
-      expect(t.logs.some((l) => l.code === "fronting_refused" && l.sni === "api.githubcopilot.com")).toBe(true);
+      expect(t.logs.some((l) => l.code === "fronting_refused" && l.sni === "api.githubcopilot.com")).toBe(
+        true,
+      );
     });
 
     it("refuses a ClientHello that stalls half-way (it could hide its SNI)", async () => {
@@ -143,7 +160,9 @@ describe("tunnels to hosts we do not intercept", () => {
       const unknown = await connectThroughProxy(t4.port, "no-such-host.invalid:443");
       expect(unknown.statusCode).toBe(502);
       expect(unknown.headers["x-copilot-audit-error"]).toBe("upstream_dns");
-      expect(unknown.body).toMatch(/^copilot-audit: cannot resolve no-such-host.invalid:443 \((ENOTFOUND|EAI_AGAIN)\)\n$/);
+      expect(unknown.body).toMatch(
+        /^copilot-audit: cannot resolve no-such-host.invalid:443 \((ENOTFOUND|EAI_AGAIN)\)\n$/,
+      );
     } finally {
       await t4.close();
     }
