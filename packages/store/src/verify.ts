@@ -1,0 +1,309 @@
+import type { Backend, SqlSession } from "./backend.js";
+import { GENESIS_HASH, PreHashed, rowHash } from "./canonical.js";
+import { AUDIT_TABLES, TABLES } from "./columns.js";
+import type { AuditTable } from "./schema.js";
+
+// Chain verification: every chain is recomputed in seq order across all audit tables. The first problem of
+// each chain is reported: a hash that does not match the row, a prev_hash that does not match the previous
+// row, a missing seq (deleted row), a duplicate seq (fork), a missing genesis, or rows cut from / added after
+// a recorded close.
+//
+// Extension point for retention: a row in `chain_gaps` (chain_id, from_seq, to_seq, last_hash) declares
+// that seq range [from_seq, to_seq] was removed on purpose; verify then skips exactly that range and resumes
+// with prev_hash = last_hash (the hash of row to_seq). Nothing writes chain_gaps yet.
+
+export type ChainProblemKind =
+  | "hash_mismatch"
+  | "prev_hash_mismatch"
+  | "missing_seq"
+  | "duplicate_seq"
+  | "missing_genesis"
+  | "truncated_tail"
+  | "rows_after_close";
+
+export interface ChainProblem {
+  chainId: string;
+  seq: number;
+  table: AuditTable | null;
+  /** The row's id column (exchanges.id, exchange_responses.exchange_id, sessions.id, …). */
+  rowId: string | null;
+  kind: ChainProblemKind;
+  message: string;
+}
+
+export interface ChainReport {
+  chainId: string;
+  writerName: string | null;
+  /** Rows checked (from `since` on, when given). */
+  rows: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  rowsByTable: Partial<Record<AuditTable, number>>;
+  closed: "clean" | "recovered" | null;
+  ok: boolean;
+  problem: ChainProblem | null;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  chains: ChainReport[];
+  totalRows: number;
+  /** The first problem found, in chain order. */
+  firstProblem: ChainProblem | null;
+}
+
+export interface VerifyOptions {
+  /** Verify only rows from this time on (each chain from its first row at or after `since`). */
+  since?: Date;
+  /** Rows fetched per table and page (default 1000). */
+  pageSize?: number;
+}
+
+interface FetchedRow {
+  table: AuditTable;
+  seq: number;
+  row: Record<string, unknown>;
+}
+
+function selectList(table: AuditTable): string {
+  return TABLES[table].columns
+    .map(([name, type]) => {
+      if (type === "bigtext") return `encode(sha256(convert_to("${name}", 'UTF8')), 'hex') AS "${name}"`;
+      if (type === "bytea") return `encode(sha256("${name}"), 'hex') AS "${name}"`;
+      return `"${name}"`;
+    })
+    .join(", ");
+}
+
+/** Pages one table's rows of one chain in seq order, never splitting a run of equal seqs across pages. */
+class TableCursor {
+  readonly table: AuditTable;
+  #from: number;
+  #buf: FetchedRow[] = [];
+  #done = false;
+  readonly #sql: string;
+  readonly #hashed: string[];
+  readonly #chainId: string;
+
+  constructor(
+    table: AuditTable,
+    chainId: string,
+    from: number,
+    pageSize: number,
+    readonly backend: Backend,
+  ) {
+    this.table = table;
+    this.#from = from;
+    this.#sql = `SELECT ${selectList(table)} FROM ${table} WHERE chain_id = $2 AND seq >= $1 ORDER BY seq LIMIT ${pageSize}`;
+    this.#chainId = chainId;
+    this.#hashed = TABLES[table].columns.filter(([, t]) => t === "bigtext" || t === "bytea").map(([n]) => n);
+    this.pageSize = pageSize;
+  }
+
+  readonly pageSize: number;
+
+  async head(): Promise<FetchedRow | null> {
+    if (this.#buf.length === 0 && !this.#done) await this.#fetch();
+    return this.#buf[0] ?? null;
+  }
+
+  shift(): void {
+    this.#buf.shift();
+  }
+
+  async #fetch(): Promise<void> {
+    const rows = await this.backend.session((s: SqlSession) =>
+      s.query<Record<string, unknown>>(this.#sql, [this.#from, this.#chainId]),
+    );
+    let page: FetchedRow[] = rows.map((row) => {
+      for (const n of this.#hashed)
+        if (row[n] !== null && row[n] !== undefined) row[n] = new PreHashed(String(row[n]));
+      return { table: this.table, seq: Number(row.seq), row };
+    });
+    if (page.length < this.pageSize) {
+      this.#done = true;
+    } else {
+      const last = (page.at(-1) as FetchedRow).seq;
+      const kept = page.filter((r) => r.seq !== last);
+      if (kept.length > 0) {
+        page = kept;
+        this.#from = last;
+      } else {
+        this.#from = last + 1;
+      }
+    }
+    this.#buf = page;
+  }
+}
+
+async function listChains(backend: Backend, since: Date | undefined): Promise<Map<string, number>> {
+  const parts = AUDIT_TABLES.map((t) =>
+    since
+      ? `SELECT chain_id, min(seq) AS start FROM ${t} WHERE "${TABLES[t].timeColumn}" >= $1 GROUP BY chain_id`
+      : `SELECT DISTINCT chain_id, 0 AS start FROM ${t}`,
+  );
+  const rows = await backend.session((s) =>
+    s.query<{ chain_id: string; start: string }>(
+      `SELECT chain_id, min(start) AS start FROM (${parts.join(" UNION ALL ")}) c GROUP BY chain_id ORDER BY chain_id`,
+      since ? [since] : [],
+    ),
+  );
+  return new Map(rows.map((r) => [r.chain_id, Number(r.start)]));
+}
+
+/** Recomputes every chain; see the file comment. */
+export async function verifyChains(backend: Backend, opts: VerifyOptions = {}): Promise<VerifyReport> {
+  const pageSize = Math.max(10, opts.pageSize ?? 1000);
+  const chains = await listChains(backend, opts.since);
+  const reports: ChainReport[] = [];
+  for (const [chainId, start] of chains) reports.push(await verifyChain(backend, chainId, start, pageSize));
+  const firstProblem = reports.find((r) => r.problem)?.problem ?? null;
+  return {
+    ok: firstProblem === null,
+    chains: reports,
+    totalRows: reports.reduce((n, r) => n + r.rows, 0),
+    firstProblem,
+  };
+}
+
+async function verifyChain(
+  backend: Backend,
+  chainId: string,
+  start: number,
+  pageSize: number,
+): Promise<ChainReport> {
+  const meta = await backend.session(async (s) => ({
+    writer: await s.query<{ writer_name: string }>("SELECT writer_name FROM chains WHERE chain_id = $1", [
+      chainId,
+    ]),
+    closes: await s.query<{
+      reason: "clean" | "recovered";
+      last_seq: string;
+      last_hash: string;
+      chain_id: string;
+    }>(
+      "SELECT reason, last_seq, last_hash, chain_id FROM chain_closes WHERE closed_chain_id = $1 ORDER BY reason",
+      [chainId],
+    ),
+    gaps: await s.query<{ from_seq: string; to_seq: string; last_hash: string }>(
+      "SELECT from_seq, to_seq, last_hash FROM chain_gaps WHERE chain_id = $1",
+      [chainId],
+    ),
+  }));
+  const gaps = new Map(
+    meta.gaps.map((g) => [Number(g.from_seq), { to: Number(g.to_seq), lastHash: g.last_hash }]),
+  );
+  const report: ChainReport = {
+    chainId,
+    writerName: meta.writer[0]?.writer_name ?? null,
+    rows: 0,
+    firstSeq: null,
+    lastSeq: null,
+    rowsByTable: {},
+    closed: meta.closes[0]?.reason ?? null,
+    ok: true,
+    problem: null,
+  };
+  const fail = (kind: ChainProblemKind, seq: number, r: FetchedRow | null, message: string) => {
+    if (report.problem) return;
+    const spec = r ? TABLES[r.table] : null;
+    report.problem = {
+      chainId,
+      seq,
+      table: r?.table ?? null,
+      rowId: r && spec ? String(r.row[spec.idColumn]) : null,
+      kind,
+      message,
+    };
+    report.ok = false;
+  };
+  if (start === 0 && meta.writer.length === 0)
+    fail("missing_genesis", 0, null, "the chain has no row in chains (seq 0)");
+  const cursors = AUDIT_TABLES.map((t) => new TableCursor(t, chainId, start, pageSize, backend));
+  let expected = start;
+  let prevHash: string | null = start === 0 ? GENESIS_HASH : null;
+  let lastRow: FetchedRow | null = null;
+  const closeHashes = new Map(meta.closes.map((c) => [Number(c.last_seq), ""]));
+  for (;;) {
+    let best: TableCursor | null = null;
+    let bestRow: FetchedRow | null = null;
+    for (const c of cursors) {
+      const h = await c.head();
+      if (h && (!bestRow || h.seq < bestRow.seq)) {
+        best = c;
+        bestRow = h;
+      }
+    }
+    if (!best || !bestRow) break;
+    best.shift();
+    const r = bestRow;
+    report.rows++;
+    report.rowsByTable[r.table] = (report.rowsByTable[r.table] ?? 0) + 1;
+    report.firstSeq ??= r.seq;
+    report.lastSeq = r.seq;
+    if (report.problem) continue;
+    if (lastRow && r.seq === lastRow.seq) {
+      fail(
+        "duplicate_seq",
+        r.seq,
+        r,
+        `two rows have seq ${r.seq} (${lastRow.table} and ${r.table}): the chain forks`,
+      );
+      continue;
+    }
+    if (r.seq > expected) {
+      const gap = gaps.get(expected);
+      if (gap && gap.to === r.seq - 1) {
+        prevHash = gap.lastHash;
+      } else {
+        fail(
+          "missing_seq",
+          expected,
+          r,
+          `seq ${expected}${r.seq - 1 > expected ? `..${r.seq - 1}` : ""} missing before this row`,
+        );
+        continue;
+      }
+    }
+    const storedPrev = String(r.row.prev_hash);
+    if (prevHash !== null && storedPrev !== prevHash) {
+      fail("prev_hash_mismatch", r.seq, r, "prev_hash does not match the hash of the previous row");
+      continue;
+    }
+    if (rowHash(r.table, storedPrev, r.row) !== String(r.row.hash)) {
+      fail("hash_mismatch", r.seq, r, "the row's content does not match its hash: it was altered");
+      continue;
+    }
+    prevHash = String(r.row.hash);
+    if (closeHashes.has(r.seq)) closeHashes.set(r.seq, prevHash);
+    expected = r.seq + 1;
+    lastRow = r;
+  }
+  for (const c of meta.closes) {
+    const lastSeq = Number(c.last_seq);
+    if (
+      c.reason === "clean" &&
+      c.chain_id === chainId &&
+      report.lastSeq !== null &&
+      report.lastSeq > lastSeq + 1
+    ) {
+      fail(
+        "rows_after_close",
+        lastSeq + 2,
+        null,
+        `rows follow the chain's clean close at seq ${lastSeq + 1}`,
+      );
+    }
+    if (report.lastSeq === null || report.lastSeq < lastSeq) {
+      fail(
+        "truncated_tail",
+        (report.lastSeq ?? -1) + 1,
+        null,
+        `the chain was closed at seq ${lastSeq} but ends at ${report.lastSeq}`,
+      );
+    } else if (lastSeq >= 0 && closeHashes.get(lastSeq) !== c.last_hash && closeHashes.get(lastSeq) !== "") {
+      fail("hash_mismatch", lastSeq, null, `row ${lastSeq} does not have the hash its chain close recorded`);
+    }
+  }
+  return report;
+}

@@ -1,0 +1,227 @@
+import { backends } from "@copilot-audit/testkit";
+import { type Kysely, sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditWriter, Database } from "../src/index.js";
+import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
+
+/** Runs statements as a superuser with triggers off (session_replication_role = replica): a tampering DBA. */
+async function asTamperer(db: Kysely<Database>, statements: ReturnType<typeof sql>[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`SET LOCAL session_replication_role = replica`.execute(trx);
+    for (const st of statements) await st.execute(trx);
+  });
+}
+
+describe.each(await backends())("verify on %s", (backend) => {
+  let t: TestStore;
+  let w: AuditWriter;
+  const exchanges: string[] = [];
+
+  beforeAll(async () => {
+    t = await openTestStore(backend);
+    w = await t.store.createWriter({ writerName: "verify-test" });
+    const sessionId = uuid();
+    await w.sessionOpened({
+      id: sessionId,
+      clientAddress: "10.0.0.1",
+      clientPort: 40000,
+      targetHost: "api.githubcopilot.com",
+      targetPort: 443,
+      mode: "intercept",
+    });
+    for (let i = 0; i < 6; i++) {
+      const id = uuid();
+      exchanges.push(id);
+      await w.requestStarted(
+        requestRecord(id, {
+          sessionId,
+          sessionSeq: i + 1,
+          findings:
+            i === 2
+              ? [
+                  {
+                    ruleId: "aws",
+                    location: "$.prompt",
+                    offset: 1,
+                    length: 20,
+                    action: "masked",
+                    secret: "AKIA...",
+                  },
+                ]
+              : [],
+        }),
+      );
+      await w.responseFinished(responseRecord(id, { body: Buffer.from([0xff, 0x00, 0xfe, i]) }));
+    }
+    await w.sessionClosed({
+      sessionId,
+      bytesFromClient: 1,
+      bytesToClient: 2,
+      closeReason: "client_closed",
+      exchangeCount: 6,
+    });
+    await w.close();
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it("reports OK with per-chain counts", async () => {
+    const r = await t.store.verify();
+    expect(r.ok).toBe(true);
+    expect(r.firstProblem).toBeNull();
+    const c = r.chains.find((x) => x.chainId === w.chainId);
+    // genesis + session + 6 requests + 1 finding + 6 responses + session end + clean close
+    expect(c).toMatchObject({
+      rows: 17,
+      firstSeq: 0,
+      lastSeq: 16,
+      closed: "clean",
+      ok: true,
+      writerName: "verify-test",
+    });
+    expect(c?.rowsByTable).toEqual({
+      chains: 1,
+      sessions: 1,
+      exchanges: 6,
+      findings: 1,
+      exchange_responses: 6,
+      session_ends: 1,
+      chain_closes: 1,
+    });
+  });
+
+  it("detects a row altered by a superuser with triggers disabled", async () => {
+    const id = exchanges[3] as string;
+    await asTamperer(t.store.db, [sql`UPDATE exchanges SET path = '/innocent' WHERE id = ${id}`]);
+    const r = await t.store.verify();
+    expect(r.ok).toBe(false);
+    expect(r.firstProblem).toMatchObject({
+      chainId: w.chainId,
+      kind: "hash_mismatch",
+      table: "exchanges",
+      rowId: id,
+    });
+    await asTamperer(t.store.db, [sql`UPDATE exchanges SET path = '/chat/completions' WHERE id = ${id}`]);
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("detects an altered body (bytes) and an altered jsonb header", async () => {
+    const id = exchanges[1] as string;
+    await asTamperer(t.store.db, [
+      sql`UPDATE exchange_responses SET body_bytes = '\\x00'::bytea WHERE exchange_id = ${id}`,
+    ]);
+    expect((await t.store.verify()).firstProblem).toMatchObject({
+      kind: "hash_mismatch",
+      table: "exchange_responses",
+      rowId: id,
+    });
+    await asTamperer(t.store.db, [
+      sql`UPDATE exchange_responses SET body_bytes = ${Buffer.from([0xff, 0x00, 0xfe, 1])} WHERE exchange_id = ${id}`,
+    ]);
+    expect((await t.store.verify()).ok).toBe(true);
+    await asTamperer(t.store.db, [
+      sql`UPDATE exchanges SET headers = headers || '{"x-extra":"1"}'::jsonb WHERE id = ${id}`,
+    ]);
+    expect((await t.store.verify()).firstProblem).toMatchObject({
+      kind: "hash_mismatch",
+      table: "exchanges",
+      rowId: id,
+    });
+    await asTamperer(t.store.db, [sql`UPDATE exchanges SET headers = headers - 'x-extra' WHERE id = ${id}`]);
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("detects a deleted row as a missing seq", async () => {
+    const id = exchanges[4] as string;
+    const row = await t.store.db
+      .selectFrom("exchange_responses")
+      .selectAll()
+      .where("exchange_id", "=", id)
+      .executeTakeFirstOrThrow();
+    await asTamperer(t.store.db, [sql`DELETE FROM exchange_responses WHERE exchange_id = ${id}`]);
+    const r = await t.store.verify();
+    expect(r.firstProblem).toMatchObject({ chainId: w.chainId, kind: "missing_seq", seq: Number(row.seq) });
+    await t.store.db.insertInto("exchange_responses").values(row).execute();
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("detects a forked link (a second row with the same seq)", async () => {
+    const id = exchanges[2] as string;
+    const forkId = uuid();
+    const row = await t.store.db
+      .selectFrom("exchanges")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirstOrThrow();
+    await t.store.db
+      .insertInto("exchanges")
+      .values({ ...row, id: forkId, requested_at: new Date(row.requested_at.getTime() + 1) })
+      .execute();
+    const r = await t.store.verify();
+    expect(r.firstProblem).toMatchObject({ kind: "duplicate_seq", seq: Number(row.seq) });
+    await asTamperer(t.store.db, [sql`DELETE FROM exchanges WHERE id = ${forkId}`]);
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("detects reordered rows (two seqs swapped)", async () => {
+    const a = await t.store.db
+      .selectFrom("exchanges")
+      .select(["id", "seq"])
+      .where("id", "=", exchanges[0] as string)
+      .executeTakeFirstOrThrow();
+    const b = await t.store.db
+      .selectFrom("exchanges")
+      .select(["id", "seq"])
+      .where("id", "=", exchanges[5] as string)
+      .executeTakeFirstOrThrow();
+    const swap = (x: typeof a, y: typeof a) => [
+      sql`UPDATE exchanges SET seq = -1 WHERE id = ${x.id}`,
+      sql`UPDATE exchanges SET seq = ${x.seq}::bigint WHERE id = ${y.id}`,
+      sql`UPDATE exchanges SET seq = ${y.seq}::bigint WHERE id = ${x.id}`,
+    ];
+    await asTamperer(t.store.db, swap(a, b));
+    const r = await t.store.verify();
+    expect(r.ok).toBe(false);
+    expect(["prev_hash_mismatch", "hash_mismatch"]).toContain(r.firstProblem?.kind);
+    expect(r.firstProblem?.seq).toBe(Number(a.seq));
+    await asTamperer(t.store.db, swap({ id: a.id, seq: b.seq }, { id: b.id, seq: a.seq }));
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("honours a declared chain gap (the retention extension point), and only that exact range", async () => {
+    const rows = await t.store.db
+      .selectFrom("exchange_responses")
+      .selectAll()
+      .where("chain_id", "=", w.chainId)
+      .orderBy("seq")
+      .execute();
+    const victim = rows[0];
+    if (!victim) throw new Error("no rows");
+    await asTamperer(t.store.db, [
+      sql`DELETE FROM exchange_responses WHERE exchange_id = ${victim.exchange_id}`,
+    ]);
+    expect((await t.store.verify()).firstProblem?.kind).toBe("missing_seq");
+    await t.store.db
+      .insertInto("chain_gaps")
+      .values({
+        chain_id: w.chainId,
+        from_seq: victim.seq,
+        to_seq: victim.seq,
+        last_hash: victim.hash,
+        reason: "test retention",
+      })
+      .execute();
+    expect((await t.store.verify()).ok).toBe(true);
+    await asTamperer(t.store.db, [sql`DELETE FROM chain_gaps`]);
+    await t.store.db.insertInto("exchange_responses").values(victim).execute();
+    expect((await t.store.verify()).ok).toBe(true);
+  });
+
+  it("verifies from `since` on (a chain starts at its first row at or after it)", async () => {
+    expect((await t.store.verify({ since: new Date(Date.now() + 3600_000) })).chains).toEqual([]);
+    const r = await t.store.verify({ since: new Date(0), pageSize: 10 });
+    expect(r.ok).toBe(true);
+    expect(r.chains.find((c) => c.chainId === w.chainId)?.rows).toBe(17);
+  });
+});
