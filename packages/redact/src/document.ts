@@ -6,6 +6,7 @@
 import type { Detector } from "./detector.js";
 import { type PathSegment, rewriteJsonStrings } from "./json-strings.js";
 import { applyMasks } from "./mask.js";
+import type { Detection } from "./types.js";
 
 /** A secret found in a document: offsets are within the string named by `location`. */
 export interface DocumentSecret {
@@ -48,21 +49,36 @@ function parses(text: string): boolean {
   }
 }
 
-/** Mask one string; `location` names it in the findings. */
+/** Object keys up to this length are scanned together with their value (`password: <value>`). */
+const MAX_KEY_CONTEXT = 64;
+
+/**
+ * Mask one string; `location` names it in the findings. `key`: the object key that holds it, scanned in front
+ * of the value as `key: value` so that rules that need a name before the secret (generic-secret,
+ * aws-secret-access-key) see it. Spans are mapped back into the value; keys are never masked.
+ */
 export function maskString(
   value: string,
   location: string,
   detector: Detector,
   out: DocumentSecret[],
   depth = 0,
+  key?: string | number,
 ): string {
   if (depth < MAX_NESTED_JSON && looksLikeJsonContainer(value) && parses(value)) {
     const inner = rewriteJsonStrings(value, (v) =>
-      maskString(v.value, `${location}->${v.path()}`, detector, out, depth + 1),
+      maskString(v.value, `${location}->${v.path()}`, detector, out, depth + 1, v.key),
     );
     return inner ?? value;
   }
-  const detections = detector.scan(value);
+  let detections: Detection[];
+  if (typeof key === "string" && key.length <= MAX_KEY_CONTEXT) {
+    const shift = key.length + 2;
+    detections = detector
+      .scan(`${key}: ${value}`)
+      .filter((d) => d.end > shift)
+      .map((d) => ({ ...d, start: Math.max(d.start, shift) - shift, end: d.end - shift }));
+  } else detections = detector.scan(value);
   if (detections.length === 0) return value;
   for (const d of detections) {
     out.push({
@@ -86,7 +102,14 @@ function maskJson(
 ): string {
   const rewritten = rewriteJsonStrings(text, (v) => {
     const path = v.path();
-    const masked = maskString(v.value, prefix === "" ? path : `${prefix}${path}`, detector, secrets);
+    const masked = maskString(
+      v.value,
+      prefix === "" ? path : `${prefix}${path}`,
+      detector,
+      secrets,
+      0,
+      v.key,
+    );
     observe?.(v.segments(), masked);
     return masked;
   });

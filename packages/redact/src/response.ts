@@ -1,7 +1,7 @@
 /**
  * Response side. One redactor per response:
  * - `text/event-stream`: events are rewritten as they arrive; only a tail that could still be the start of a
- *   secret is held back (sse-events.ts, channel.ts);
+ *   secret is held back (sse-stream.ts, channel.ts);
  * - anything else: buffered up to `maxBufferBytes` and redacted as a document at end();
  * - past a limit (a body over `maxBufferBytes`, one SSE event over `maxEventBytes`): the rest is redacted as
  *   plain text and `degraded` says why.
@@ -9,21 +9,12 @@
  */
 import { TextChannel } from "./channel.js";
 import type { Detector } from "./detector.js";
-import { maskString, redactDocument } from "./document.js";
+import { type DocumentSecret, maskString, redactDocument } from "./document.js";
 import { RedactError } from "./errors.js";
 import type { PathSegment } from "./json-strings.js";
 import { actionFor, builtinDetector } from "./request.js";
-import { blockBody, blockEvent, type StreamFamily } from "./response-block.js";
-import {
-  type Carrier,
-  type ChannelEntry,
-  type ChannelSpec,
-  eventFamily,
-  flushToCarriers,
-  isObject,
-  rewriteEvent,
-} from "./sse-events.js";
-import { type SseEvent, SseFramer } from "./sse-parser.js";
+import { blockBody, blockEvent } from "./response-block.js";
+import { concatBytes, SseStream } from "./sse-stream.js";
 import type { EndpointKind, Finding, RedactMode, RedactOptions } from "./types.js";
 
 export interface ResponseInput {
@@ -63,17 +54,7 @@ const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 0) return EMPTY;
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return parts.length === 0 ? EMPTY : concatBytes(parts);
 }
 
 function positive(value: number | undefined, fallback: number, name: string): number {
@@ -83,7 +64,7 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return value;
 }
 
-/** Non-stream JSON paths that hold completion text: [choice, order] or undefined. */
+/** Paths of a non-stream JSON response that hold completion text: [choice, order]. */
 function completionSlot(seg: PathSegment[]): [number, number] | undefined {
   const [a, b, c, d, e, f] = seg;
   if (a === "choices" && typeof b === "number") {
@@ -106,6 +87,15 @@ function completionSlot(seg: PathSegment[]): [number, number] | undefined {
   return undefined;
 }
 
+/** A detector that finds nothing: mode "off" walks documents only to collect the completion text. */
+const NOTHING: Detector = {
+  ruleIds: [],
+  contextLength: 0,
+  scan: () => [],
+  step: (text) => ({ detections: [], hold: text.length }),
+  ruleHoldingAt: () => undefined,
+};
+
 class Redactor implements ResponseRedactor {
   readonly findings: Finding[] = [];
   readonly isStream: boolean;
@@ -119,24 +109,13 @@ class Redactor implements ResponseRedactor {
   private readonly maxBuffer: number;
   private readonly maxEvent: number;
   private readonly record: Uint8Array[] | undefined;
-  private ended = false;
-
-  // SSE state
-  private readonly framer = new SseFramer();
-  private readonly channels = new Map<string, ChannelEntry & { spec: ChannelSpec }>();
+  private readonly sse: SseStream;
   private readonly seen = new Set<string>();
-  private family: StreamFamily;
-  private eventNo = 0;
-  private eol = "\n";
-  private lastSequence: number | undefined;
   private blockPending: { ruleId: string; location: string } | undefined;
-
-  // non-stream state
+  private ended = false;
   private readonly buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
   private readonly slots: Array<{ choice: number; order: number; text: string }> = [];
-
-  // plain-text fallback
   private text: { decoder: InstanceType<typeof TextDecoder>; channel: TextChannel } | undefined;
 
   constructor(
@@ -153,8 +132,16 @@ class Redactor implements ResponseRedactor {
     this.maxEvent = positive(opts.maxEventBytes, 1 << 20, "maxEventBytes");
     this.record = opts.record ? [] : undefined;
     this.isStream = /^\s*text\/event-stream/i.test(input.contentType ?? "");
-    this.family =
+    const family =
       input.kind === "messages" ? "anthropic" : input.kind === "responses" ? "responses" : "openai";
+    this.sse = new SseStream(
+      {
+        newChannel: (key, textual) => this.newChannel(key, textual),
+        maskOther: (value, location, key) => this.maskOther(value, location, key),
+        stopped: () => this.blockPending !== undefined,
+      },
+      family,
+    );
   }
 
   push(chunk: Uint8Array): Uint8Array {
@@ -173,10 +160,7 @@ class Redactor implements ResponseRedactor {
   }
 
   completionText(): string {
-    const parts: Array<{ choice: number; order: number; text: string }> = [...this.slots];
-    for (const e of this.channels.values()) {
-      if (e.spec.textual) parts.push({ choice: e.spec.choice, order: e.spec.order, text: e.channel.text() });
-    }
+    const parts = [...this.slots, ...this.sse.parts()];
     const choices = [...new Set(parts.map((p) => p.choice))].sort((a, b) => a - b);
     const texts = choices.map((c) =>
       parts
@@ -196,21 +180,14 @@ class Redactor implements ResponseRedactor {
     return out;
   }
 
-  // ---------------------------------------------------------------- findings
+  // ---------------------------------------------------------------- findings and channels
 
-  private addFinding(
-    ruleId: string,
-    description: string,
-    location: string,
-    offset: number,
-    length: number,
-    secret: string,
-    dedupe: boolean,
-  ): void {
-    const fingerprint = this.fingerprint(secret);
-    const id = `${ruleId}\u0000${fingerprint}`;
+  private addFinding(s: DocumentSecret, dedupe: boolean): void {
+    const fingerprint = this.fingerprint(s.secret);
+    const id = `${s.ruleId}\u0000${fingerprint}`;
     if (dedupe && this.seen.has(id)) return;
     this.seen.add(id);
+    const { ruleId, description, location, offset, length } = s;
     this.findings.push({
       direction: "response",
       ruleId,
@@ -224,175 +201,64 @@ class Redactor implements ResponseRedactor {
     if (this.mode === "block") this.blockPending ??= { ruleId, location };
   }
 
-  private newChannel(key: string, location: string, textual: boolean): TextChannel {
-    return new TextChannel(key, location, textual, {
+  private newChannel(location: string, textual: boolean): TextChannel {
+    return new TextChannel(location, location, textual, {
       detector: this.detector,
       scan: this.mode !== "off",
       maxHold: this.maxHold,
-      onSecret: (s) =>
-        this.addFinding(s.ruleId, s.description, location, s.offset, s.length, s.secret, false),
+      onSecret: (s) => this.addFinding({ ...s, location }, false),
     });
   }
 
-  /** Output for the client and the record: `masked` in mask/block, `original` in report/off. */
+  /** A string outside any channel (other event fields, non-JSON event data). Repeats of a secret are not re-recorded. */
+  private maskOther(value: string, location: string, key?: string | number): string {
+    if (this.mode === "off") return value;
+    const secrets: DocumentSecret[] = [];
+    const out = maskString(value, location, this.detector, secrets, 0, key);
+    for (const s of secrets) this.addFinding(s, true);
+    return out;
+  }
+
+  /** Output for the client (`masked` in mask/block, `original` in report/off) and for the record (`masked`). */
   private emit(original: Uint8Array, masked: Uint8Array): Uint8Array {
     this.record?.push(masked);
     return this.mode === "report" || this.mode === "off" ? original : masked;
   }
 
-  // ---------------------------------------------------------------- SSE
-
-  private readonly host = {
-    channel: (spec: ChannelSpec): ChannelEntry => {
-      let entry = this.channels.get(spec.key);
-      if (entry === undefined) {
-        entry = {
-          channel: this.newChannel(spec.key, spec.key, spec.textual),
-          kind: spec.kind,
-          toolIndex: spec.toolIndex ?? 0,
-          carrier: spec.carrier,
-          spec,
-        };
-        this.channels.set(spec.key, entry);
-      } else entry.carrier = spec.carrier;
-      entry.channel.closed = false;
-      return entry;
-    },
-    open: (prefix?: string): ChannelEntry[] =>
-      [...this.channels.values()].filter(
-        (e) =>
-          !e.channel.closed &&
-          (prefix === undefined ||
-            e.spec.key === prefix ||
-            e.spec.key.startsWith(`${prefix}.`) ||
-            e.spec.key.startsWith(`${prefix}[`)),
-      ),
-    maskOther: (value: string, location: string): string => {
-      if (this.mode === "off") return value;
-      const secrets: Parameters<typeof maskString>[3] = [];
-      const out = maskString(value, location, this.detector, secrets);
-      for (const s of secrets)
-        this.addFinding(s.ruleId, s.description, s.location, s.offset, s.length, s.secret, true);
-      return out;
-    },
-  };
-
-  private ssePush(chunk: Uint8Array): Uint8Array {
-    const events: SseEvent[] = [];
-    const hadRest = this.framer.buffered > 0;
-    this.framer.feed(chunk, events);
-    const out: Uint8Array[] = [];
-    let same = !hadRest;
-    for (const ev of events) {
-      const bytes = this.sseEvent(ev);
-      if (this.blockPending !== undefined) return this.stop(out);
-      if (bytes !== ev.raw) same = false;
-      out.push(bytes);
-    }
-    if (this.framer.buffered > this.maxEvent) {
-      this.degraded = `an SSE event exceeded maxEventBytes (${this.maxEvent}); the rest of the stream was redacted as plain text`;
-      out.push(this.carrierBytes(flushToCarriers(this.host)));
-      const rest = this.framer.drain();
-      this.text = { decoder: new TextDecoder(), channel: this.newChannel("text", "text", false) };
-      out.push(this.textPush(rest, false, true));
-      if (this.blockPending !== undefined) return this.stop(out.slice(0, -1));
-      return this.emit(chunk, concat(out));
-    }
-    const masked = same && this.framer.buffered === 0 ? chunk : concat(out);
-    return this.emit(chunk, masked);
-  }
-
-  private sseEnd(): Uint8Array {
-    const events: SseEvent[] = [];
-    this.framer.finish(events);
-    const out: Uint8Array[] = [];
-    for (const ev of events) {
-      out.push(this.sseEvent(ev));
-      if (this.blockPending !== undefined) return this.stop(out.slice(0, -1));
-    }
-    out.push(this.carrierBytes(flushToCarriers(this.host)));
-    if (this.blockPending !== undefined) return this.stop(out.slice(0, -1));
-    // In report/off every byte already went out with push().
-    return this.emit(EMPTY, concat(out));
-  }
-
-  /** The masked bytes of one event (its own `raw` when nothing changed). */
-  private sseEvent(ev: SseEvent): Uint8Array {
-    if (ev.lines.length === 0) return ev.raw;
-    const last = ev.lines[ev.lines.length - 1]!;
-    if (last.eolEnd > last.end) this.eol = new TextDecoder().decode(ev.raw.subarray(last.end, last.eolEnd));
-    const dataLines = ev.lines.filter((l) => l.text === "data" || l.text.startsWith("data:"));
-    if (dataLines.length === 0) return ev.raw;
-    const data = dataLines
-      .map((l) => (l.text.startsWith("data: ") ? l.text.slice(6) : l.text.slice(5)))
-      .join("\n");
-    const n = this.eventNo++;
-    if (data === "[DONE]") {
-      const carriers = flushToCarriers(this.host);
-      return carriers.length === 0 ? ev.raw : concat([this.carrierBytes(carriers), ev.raw]);
-    }
-    let obj: unknown;
-    try {
-      obj = JSON.parse(data);
-    } catch {
-      return this.rawEvent(ev, data, n);
-    }
-    if (!isObject(obj)) return this.rawEvent(ev, data, n);
-    this.family = eventFamily(obj) ?? this.family;
-    if (typeof obj.sequence_number === "number") this.lastSequence = obj.sequence_number;
-    const { changed, before } = rewriteEvent(obj, this.host, n);
-    const body = changed ? this.rebuild(ev, [JSON.stringify(obj)]) : ev.raw;
-    return before.length === 0 ? body : concat([this.carrierBytes(before), body]);
-  }
-
-  /** An event whose data is not a JSON object: scanned as text, rewritten only if a secret is in it. */
-  private rawEvent(ev: SseEvent, data: string, n: number): Uint8Array {
-    const masked = this.host.maskOther(data, `event[${n}]`);
-    return masked === data ? ev.raw : this.rebuild(ev, masked.split("\n"));
-  }
-
-  /** The event with its data lines replaced by `data` lines; other lines and line ends kept. */
-  private rebuild(ev: SseEvent, data: string[]): Uint8Array {
-    const parts: Uint8Array[] = [];
-    let wroteData = false;
-    for (const line of ev.lines) {
-      const isData = line.text === "data" || line.text.startsWith("data:");
-      if (!isData) {
-        parts.push(ev.raw.subarray(line.start, line.eolEnd));
-        continue;
-      }
-      if (wroteData) continue;
-      wroteData = true;
-      const eol =
-        line.eolEnd > line.end ? new TextDecoder().decode(ev.raw.subarray(line.end, line.eolEnd)) : "";
-      parts.push(encoder.encode(data.map((d) => `data: ${d}`).join(eol || "\n") + eol));
-    }
-    const last = ev.lines[ev.lines.length - 1]!;
-    parts.push(ev.raw.subarray(last.eolEnd));
-    return concat(parts);
-  }
-
-  private carrierBytes(carriers: readonly Carrier[]): Uint8Array {
-    if (carriers.length === 0) return EMPTY;
-    const eol = this.eol;
-    let s = "";
-    for (const c of carriers) {
-      if (c.event !== undefined) s += `event: ${c.event}${eol}`;
-      s += `data: ${JSON.stringify(c.data)}${eol}${eol}`;
-    }
-    return encoder.encode(s);
-  }
-
-  /** Mode "block": send what was decided before the secret, then the error event, then nothing more. */
+  /** Mode "block": send what was decided before the secret, then the error, then nothing more. */
   private stop(before: Uint8Array[]): Uint8Array {
     const cause = this.blockPending!;
     this.blocked = cause;
-    const event = this.isStream
-      ? blockEvent(this.family, cause, this.eol, this.lastSequence)
+    const tail = this.isStream
+      ? blockEvent(this.sse.family, cause, this.sse.eol, this.sse.lastSequence)
       : blockBody(cause);
-    const out = concat([...before, event]);
+    const out = concat([...before, tail]);
     this.record?.push(out);
     return out;
+  }
+
+  // ---------------------------------------------------------------- SSE
+
+  private ssePush(chunk: Uint8Array): Uint8Array {
+    const { out, same } = this.sse.feed(chunk);
+    if (this.blockPending !== undefined) return this.stop(out);
+    if (this.sse.buffered > this.maxEvent) {
+      this.degraded = `an SSE event exceeded maxEventBytes (${this.maxEvent}); the rest of the stream was redacted as plain text`;
+      out.push(...this.sse.endAll());
+      this.text = { decoder: new TextDecoder(), channel: this.newChannel("text", false) };
+      const rest = this.textPush(this.sse.drain(), false, true);
+      if (this.blockPending !== undefined) return this.stop(out);
+      out.push(rest);
+      return this.emit(chunk, concat(out));
+    }
+    return this.emit(chunk, same ? chunk : concat(out));
+  }
+
+  private sseEnd(): Uint8Array {
+    const out = this.sse.finish();
+    if (this.blockPending !== undefined) return this.stop(out);
+    // In report/off every byte already went out with push().
+    return this.emit(EMPTY, concat(out));
   }
 
   // ---------------------------------------------------------------- non-stream
@@ -400,7 +266,7 @@ class Redactor implements ResponseRedactor {
   private bufferPush(chunk: Uint8Array): Uint8Array {
     if (this.bufferedBytes + chunk.length > this.maxBuffer) {
       this.degraded = `the body exceeded maxBufferBytes (${this.maxBuffer}); it was redacted as plain text`;
-      this.text = { decoder: new TextDecoder(), channel: this.newChannel("text", "text", false) };
+      this.text = { decoder: new TextDecoder(), channel: this.newChannel("text", false) };
       const head = this.textPush(concat(this.buffered), false, true);
       this.buffered.length = 0;
       const tail = this.textPush(chunk, false, true);
@@ -410,42 +276,23 @@ class Redactor implements ResponseRedactor {
     }
     this.buffered.push(chunk.slice());
     this.bufferedBytes += chunk.length;
-    if (this.mode === "report" || this.mode === "off") return chunk;
-    return EMPTY;
+    return this.mode === "report" || this.mode === "off" ? chunk : EMPTY;
   }
 
   private bufferEnd(): Uint8Array {
     const original = concat(this.buffered);
-    if (this.mode === "off") {
-      this.collectOff(original);
-      this.record?.push(original);
-      return EMPTY;
-    }
     const text = new TextDecoder().decode(original);
-    const doc = redactDocument(text, this.input.contentType, this.detector, (seg, masked) => {
+    const detector = this.mode === "off" ? NOTHING : this.detector;
+    const doc = redactDocument(text, this.input.contentType, detector, (seg, masked) => {
       const slot = completionSlot(seg);
       if (slot !== undefined) this.slots.push({ choice: slot[0], order: slot[1], text: masked });
     });
     if (doc.format === "text") this.slots.push({ choice: 0, order: 0, text: doc.text });
-    for (const s of doc.secrets)
-      this.addFinding(s.ruleId, s.description, s.location, s.offset, s.length, s.secret, false);
+    for (const s of doc.secrets) this.addFinding(s, false);
     if (this.blockPending !== undefined) return this.stop([]);
     const masked = doc.secrets.length === 0 ? original : encoder.encode(doc.text);
-    const out = this.emit(original, masked);
-    return this.mode === "report" ? EMPTY : out;
-  }
-
-  /** Mode "off": no scanning, only the completion text for the record. */
-  private collectOff(body: Uint8Array): void {
-    const text = new TextDecoder().decode(body);
-    try {
-      redactDocument(text, this.input.contentType, createPassThrough(), (seg, value) => {
-        const slot = completionSlot(seg);
-        if (slot !== undefined) this.slots.push({ choice: slot[0], order: slot[1], text: value });
-      });
-    } catch {
-      // not a document we understand: no completion text
-    }
+    // In report/off the body already went out with push().
+    return this.emit(EMPTY, masked) === EMPTY ? EMPTY : masked;
   }
 
   // ---------------------------------------------------------------- plain-text fallback
@@ -458,17 +305,6 @@ class Redactor implements ResponseRedactor {
     const masked = encoder.encode(out);
     return internal ? masked : this.emit(chunk, masked);
   }
-}
-
-/** A detector that finds nothing (mode "off" walks documents only to collect completion text). */
-function createPassThrough(): Detector {
-  return {
-    ruleIds: [],
-    contextLength: 0,
-    scan: () => [],
-    step: (text) => ({ detections: [], hold: text.length }),
-    ruleHoldingAt: () => undefined,
-  };
 }
 
 export function createResponseRedactor(

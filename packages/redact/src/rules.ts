@@ -104,7 +104,8 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   {
     id: "azure-storage-key",
     description: "Azure storage / Service Bus key in a connection string (AccountKey=, SharedAccessKey=)",
-    regex: "(?:AccountKey|SharedAccessKey)=([A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
+    regex:
+      "(?:AccountKey|SharedAccessKey)[\"']?\\s{0,5}[:=]\\s{0,5}[\"']?([A-Za-z0-9+/]{40,100}={0,2})(?![A-Za-z0-9+/=])",
     flags: "i",
     entropy: 3.5,
     // The Azurite (local emulator) account key, published by Microsoft.

@@ -1,60 +1,57 @@
 /**
- * What each stream format puts in its events, and how to rewrite them:
+ * What each stream format puts in its events (pure functions on the parsed JSON; sse-stream.ts does the rest):
  * - OpenAI completions: `choices[].text`; chat: `choices[].delta.content`, `choices[].delta.tool_calls[].function.arguments`;
- *   a choice's `finish_reason` ends its channels (held text is added to that event);
+ *   a choice's `finish_reason` ends its channels;
  * - OpenAI Responses: `response.*.delta` events with a `delta` string; the matching `.done`, `output_item.done`
  *   and `response.completed` end channels;
  * - Anthropic Messages: `content_block_delta` (`text`, `partial_json`, `thinking`); `content_block_stop`,
  *   `message_delta` and `message_stop` end channels.
- * Text held when a channel ends without an event that can carry it goes out in a "carrier" delta event, sent
- * just before the event that ended the channel. Every other string of an event is scanned on its own.
+ * Every string of an event that is not channel text is scanned on its own.
  */
-import type { TextChannel } from "./channel.js";
 import { formatPath, type PathSegment } from "./json-strings.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-/** A synthetic delta event: SSE `event:` name (if the format uses one) and its JSON data. */
+/** A delta event built from scratch, only when held text has no event of its own to travel in. */
 export interface Carrier {
   event: string | undefined;
   data: JsonObject;
 }
 
-export type ChannelKind = "completion" | "chat" | "tool" | "event";
-
-export interface ChannelEntry {
-  channel: TextChannel;
-  kind: ChannelKind;
-  /** Tool call index for kind "tool". */
-  toolIndex: number;
-  carrier: (text: string) => Carrier;
-}
-
+/** A channel of a stream: the key names it in findings (`choices[0]`, `content[1]`, `output[0].content[0]`). */
 export interface ChannelSpec {
   key: string;
+  /** Counts as completion text (not tool arguments or reasoning). */
   textual: boolean;
   /** Completion this text belongs to (choice index, Responses output index; 0 for Anthropic). */
   choice: number;
   /** Order within the choice (content index, content block index). */
   order: number;
-  kind: ChannelKind;
-  toolIndex?: number;
   carrier: (text: string) => Carrier;
 }
 
+/** A channel's text field in this event. */
+export interface Touch {
+  key: string;
+  get(): string;
+  set(text: string): void;
+}
+
 export interface EventHost {
-  channel(spec: ChannelSpec): ChannelEntry;
-  /** Open channels whose key is `prefix` or lies under it (`prefix.` / `prefix[`); all when undefined. */
-  open(prefix?: string): ChannelEntry[];
-  /** Mask a string that is not part of a channel. */
-  maskOther(value: string, location: string): string;
+  /** Feed `delta` to the channel described by `spec`; returns the text to put in the event now. */
+  push(spec: ChannelSpec, delta: string): string;
+  /** Mask a string that is not part of a channel; `key`: the object key that holds it. */
+  maskOther(value: string, location: string, key?: string | number): string;
 }
 
 export interface EventRewrite {
+  /** The parsed event was modified (re-serialise it). */
   changed: boolean;
-  /** Carrier events to send before this event. */
-  before: Carrier[];
+  /** Channels this event carries text for, in order. */
+  touched: Touch[];
+  /** Channels this event ends: a key prefix, or null for all. Applied after `touched`. */
+  ends: Array<string | null>;
 }
 
 export function isObject(v: unknown): v is JsonObject {
@@ -77,66 +74,54 @@ function envelope(obj: JsonObject): JsonObject {
   return out;
 }
 
-/** Flush channels (all, or under `prefix`) into carrier events. */
-export function flushToCarriers(host: EventHost, prefix?: string): Carrier[] {
-  const out: Carrier[] = [];
-  for (const entry of host.open(prefix)) {
-    const rest = entry.channel.flush();
-    if (rest !== "") out.push(entry.carrier(rest));
+class Rewrite implements EventRewrite {
+  changed = false;
+  readonly touched: Touch[] = [];
+  readonly ends: Array<string | null> = [];
+  readonly skip: Skip = new Map();
+  constructor(private readonly host: EventHost) {}
+
+  /** Push `holder[field]` (a string) into the channel and put the releasable text back. */
+  field(spec: ChannelSpec, holder: JsonObject, field: string): void {
+    const value = holder[field] as string;
+    const out = this.host.push(spec, value);
+    if (out !== value) {
+      holder[field] = out;
+      this.changed = true;
+    }
+    skip(this.skip, holder, field);
+    this.touched.push({
+      key: spec.key,
+      get: () => (typeof holder[field] === "string" ? (holder[field] as string) : ""),
+      set: (text) => {
+        holder[field] = text;
+        this.changed = true;
+      },
+    });
   }
-  return out;
 }
 
-function pushInto(entry: ChannelEntry, value: string): string {
-  return entry.channel.push(value);
-}
-
-function openai(obj: JsonObject, choices: Json[], host: EventHost, s: Skip): boolean {
-  let changed = false;
+function openai(obj: JsonObject, choices: Json[], rw: Rewrite): void {
   for (let j = 0; j < choices.length; j++) {
     const c = choices[j];
     if (!isObject(c)) continue;
     const index = typeof c.index === "number" ? c.index : j;
     const base = `choices[${index}]`;
     if (typeof c.text === "string") {
-      const entry = host.channel({
-        key: base,
-        textual: true,
-        choice: index,
-        order: 0,
-        kind: "completion",
-        carrier: (t) => ({
-          event: undefined,
-          data: { ...envelope(obj), choices: [{ text: t, index, finish_reason: null }] },
-        }),
+      const carrier = (t: string): Carrier => ({
+        event: undefined,
+        data: { ...envelope(obj), choices: [{ text: t, index, finish_reason: null }] },
       });
-      const out = pushInto(entry, c.text);
-      if (out !== c.text) {
-        c.text = out;
-        changed = true;
-      }
-      skip(s, c, "text");
+      rw.field({ key: base, textual: true, choice: index, order: 0, carrier }, c, "text");
     }
     const delta = c.delta;
     if (isObject(delta)) {
       if (typeof delta.content === "string") {
-        const entry = host.channel({
-          key: base,
-          textual: true,
-          choice: index,
-          order: 0,
-          kind: "chat",
-          carrier: (t) => ({
-            event: undefined,
-            data: { ...envelope(obj), choices: [{ index, delta: { content: t }, finish_reason: null }] },
-          }),
+        const carrier = (t: string): Carrier => ({
+          event: undefined,
+          data: { ...envelope(obj), choices: [{ index, delta: { content: t }, finish_reason: null }] },
         });
-        const out = pushInto(entry, delta.content);
-        if (out !== delta.content) {
-          delta.content = out;
-          changed = true;
-        }
-        skip(s, delta, "content");
+        rw.field({ key: base, textual: true, choice: index, order: 0, carrier }, delta, "content");
       }
       const calls = delta.tool_calls;
       if (Array.isArray(calls)) {
@@ -145,69 +130,30 @@ function openai(obj: JsonObject, choices: Json[], host: EventHost, s: Skip): boo
           if (!isObject(call) || !isObject(call.function) || typeof call.function.arguments !== "string")
             continue;
           const toolIndex = typeof call.index === "number" ? call.index : k;
-          const entry = host.channel({
-            key: `${base}.tool_calls[${toolIndex}]`,
-            textual: false,
-            choice: index,
-            order: 1 + toolIndex,
-            kind: "tool",
-            toolIndex,
-            carrier: (t) => ({
-              event: undefined,
-              data: {
-                ...envelope(obj),
-                choices: [
-                  {
-                    index,
-                    delta: { tool_calls: [{ index: toolIndex, function: { arguments: t } }] },
-                    finish_reason: null,
-                  },
-                ],
-              },
-            }),
+          const carrier = (t: string): Carrier => ({
+            event: undefined,
+            data: {
+              ...envelope(obj),
+              choices: [
+                {
+                  index,
+                  delta: { tool_calls: [{ index: toolIndex, function: { arguments: t } }] },
+                  finish_reason: null,
+                },
+              ],
+            },
           });
-          const fn = call.function;
-          const args = fn.arguments as string;
-          const out = pushInto(entry, args);
-          if (out !== args) {
-            fn.arguments = out;
-            changed = true;
-          }
-          skip(s, fn, "arguments");
+          const key = `${base}.tool_calls[${toolIndex}]`;
+          rw.field(
+            { key, textual: false, choice: index, order: 1 + toolIndex, carrier },
+            call.function,
+            "arguments",
+          );
         }
       }
     }
-    if (typeof c.finish_reason === "string") {
-      for (const entry of host.open(base)) {
-        const rest = entry.channel.flush();
-        if (rest === "") continue;
-        changed = true;
-        appendToChoice(c, entry, rest);
-      }
-    }
+    if (typeof c.finish_reason === "string") rw.ends.push(base);
   }
-  return changed;
-}
-
-/** Put text held until the end of a channel into the choice that finishes it. */
-function appendToChoice(c: JsonObject, entry: ChannelEntry, rest: string): void {
-  if (entry.kind === "completion") {
-    c.text = (typeof c.text === "string" ? c.text : "") + rest;
-    return;
-  }
-  const delta: JsonObject = isObject(c.delta) ? c.delta : {};
-  c.delta = delta;
-  if (entry.kind === "chat") {
-    delta.content = (typeof delta.content === "string" ? delta.content : "") + rest;
-    return;
-  }
-  const calls: Json[] = Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
-  delta.tool_calls = calls;
-  const call = calls.find((x) => isObject(x) && x.index === entry.toolIndex);
-  if (isObject(call) && isObject(call.function)) {
-    const fn = call.function;
-    fn.arguments = (typeof fn.arguments === "string" ? fn.arguments : "") + rest;
-  } else calls.push({ index: entry.toolIndex, function: { arguments: rest } });
 }
 
 const ANTHROPIC_FIELDS: Record<string, string> = {
@@ -216,34 +162,21 @@ const ANTHROPIC_FIELDS: Record<string, string> = {
   thinking_delta: "thinking",
 };
 
-function anthropic(obj: JsonObject, type: string, host: EventHost, s: Skip, before: Carrier[]): boolean {
+function anthropic(obj: JsonObject, type: string, rw: Rewrite): void {
   const index = typeof obj.index === "number" ? obj.index : 0;
   if (type === "content_block_delta" && isObject(obj.delta)) {
     const delta = obj.delta;
     const deltaType = typeof delta.type === "string" ? delta.type : "text_delta";
     const field = ANTHROPIC_FIELDS[deltaType];
-    if (field === undefined || typeof delta[field] !== "string") return false;
-    const entry = host.channel({
-      key: field === "text" ? `content[${index}]` : `content[${index}].${field}`,
-      textual: field === "text",
-      choice: 0,
-      order: index,
-      kind: "event",
-      carrier: (t) => ({
-        event: "content_block_delta",
-        data: { type: "content_block_delta", index, delta: { type: deltaType, [field]: t } },
-      }),
+    if (field === undefined || typeof delta[field] !== "string") return;
+    const carrier = (t: string): Carrier => ({
+      event: "content_block_delta",
+      data: { type: "content_block_delta", index, delta: { type: deltaType, [field]: t } },
     });
-    const value = delta[field] as string;
-    const out = pushInto(entry, value);
-    skip(s, delta, field);
-    if (out === value) return false;
-    delta[field] = out;
-    return true;
-  }
-  if (type === "content_block_stop") before.push(...flushToCarriers(host, `content[${index}]`));
-  else if (type === "message_delta" || type === "message_stop") before.push(...flushToCarriers(host));
-  return false;
+    const key = field === "text" ? `content[${index}]` : `content[${index}].${field}`;
+    rw.field({ key, textual: field === "text", choice: 0, order: index, carrier }, delta, field);
+  } else if (type === "content_block_stop") rw.ends.push(`content[${index}]`);
+  else if (type === "message_delta" || type === "message_stop") rw.ends.push(null);
 }
 
 function responsesKey(obj: JsonObject, stem: string): string {
@@ -260,85 +193,64 @@ const RESPONSE_END = new Set([
   "response.done",
 ]);
 
-function responses(obj: JsonObject, type: string, host: EventHost, s: Skip, before: Carrier[]): boolean {
+function responses(obj: JsonObject, type: string, rw: Rewrite): void {
   if (type.endsWith(".delta") && typeof obj.delta === "string") {
     const stem = type.slice("response.".length, -".delta".length);
     const template: JsonObject = { ...obj };
     if (Array.isArray(template.logprobs)) template.logprobs = [];
-    const entry = host.channel({
+    const spec: ChannelSpec = {
       key: responsesKey(obj, stem),
       textual: stem === "output_text",
       choice: typeof obj.output_index === "number" ? obj.output_index : 0,
       order: typeof obj.content_index === "number" ? obj.content_index : 0,
-      kind: "event",
       carrier: (t) => ({ event: type, data: { ...template, delta: t } }),
-    });
-    const value = obj.delta;
-    const out = pushInto(entry, value);
-    skip(s, obj, "delta");
-    if (out === value) return false;
-    obj.delta = out;
-    return true;
+    };
+    rw.field(spec, obj, "delta");
+    return;
   }
   if (type.endsWith(".done")) {
     const stem = type.slice("response.".length, -".done".length);
-    if (stem === "output_item") {
-      before.push(
-        ...flushToCarriers(host, `output[${typeof obj.output_index === "number" ? obj.output_index : 0}]`),
-      );
-    } else before.push(...flushToCarriers(host, responsesKey(obj, stem)));
+    if (stem === "output_item")
+      rw.ends.push(`output[${typeof obj.output_index === "number" ? obj.output_index : 0}]`);
+    else rw.ends.push(responsesKey(obj, stem));
   }
-  if (RESPONSE_END.has(type)) before.push(...flushToCarriers(host));
-  return false;
+  if (RESPONSE_END.has(type)) rw.ends.push(null);
 }
 
-/** Mask every string of `v` not claimed by a channel. Returns true if something changed. */
-function maskOthers(v: Json, segments: PathSegment[], host: EventHost, s: Skip, prefix: string): boolean {
-  let changed = false;
+/** Mask every string of `v` not claimed by a channel. */
+function maskOthers(v: Json, segments: PathSegment[], rw: Rewrite, host: EventHost, prefix: string): void {
+  const visit = (value: Json, key: PathSegment, set: (s: string) => void): void => {
+    if (typeof value === "string") {
+      const out = host.maskOther(value, prefix + formatPath([...segments, key]).slice(1), key);
+      if (out !== value) {
+        set(out);
+        rw.changed = true;
+      }
+    } else if (typeof value === "object" && value !== null)
+      maskOthers(value, [...segments, key], rw, host, prefix);
+  };
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const item = v[i]!;
-      if (typeof item === "string") {
-        const out = host.maskOther(item, prefix + formatPath([...segments, i]).slice(1));
-        if (out !== item) {
-          v[i] = out;
-          changed = true;
-        }
-      } else if (typeof item === "object" && item !== null)
-        changed = maskOthers(item, [...segments, i], host, s, prefix) || changed;
-    }
+    for (let i = 0; i < v.length; i++) visit(v[i]!, i, (s) => (v[i] = s));
   } else if (isObject(v)) {
-    const skipped = s.get(v);
+    const skipped = rw.skip.get(v);
     for (const key of Object.keys(v)) {
-      if (skipped?.has(key)) continue;
-      const item = v[key]!;
-      if (typeof item === "string") {
-        const out = host.maskOther(item, prefix + formatPath([...segments, key]).slice(1));
-        if (out !== item) {
-          v[key] = out;
-          changed = true;
-        }
-      } else if (typeof item === "object" && item !== null)
-        changed = maskOthers(item, [...segments, key], host, s, prefix) || changed;
+      if (!skipped?.has(key)) visit(v[key]!, key, (s) => (v[key] = s));
     }
   }
-  return changed;
 }
 
-/** Rewrite one parsed event in place. `eventNo` names it in findings (`event[<n>]`). */
+/** Rewrite one parsed event in place. `eventNo` names it in findings of other strings (`event[<n>]…`). */
 export function rewriteEvent(obj: JsonObject, host: EventHost, eventNo: number): EventRewrite {
-  const s: Skip = new Map();
-  const before: Carrier[] = [];
-  let changed = false;
+  const rw = new Rewrite(host);
   const type = typeof obj.type === "string" ? obj.type : undefined;
-  if (Array.isArray(obj.choices)) changed = openai(obj, obj.choices, host, s);
-  else if (type?.startsWith("response.")) changed = responses(obj, type, host, s, before);
-  else if (type !== undefined) changed = anthropic(obj, type, host, s, before);
-  changed = maskOthers(obj, [], host, s, `event[${eventNo}]`) || changed;
-  return { changed, before };
+  if (Array.isArray(obj.choices)) openai(obj, obj.choices, rw);
+  else if (type?.startsWith("response.")) responses(obj, type, rw);
+  else if (type !== undefined) anthropic(obj, type, rw);
+  maskOthers(obj, [], rw, host, `event[${eventNo}]`);
+  return rw;
 }
 
-/** Which family of stream an event belongs to (for the shape of carrier and block events). */
+/** Which family of stream an event belongs to (for the shape of a block event). */
 export function eventFamily(obj: JsonObject): "openai" | "responses" | "anthropic" | undefined {
   if ("choices" in obj) return "openai";
   const type = obj.type;
