@@ -6,3 +6,5 @@ export * from "./sse.js";
 export * from "./copilot-upstream.js";
 export * from "./proxy-client.js";
 export * from "./gateway-process.js";
+export * from "./db.js";
+export * from "./tcp-relay.js";
