@@ -8,6 +8,7 @@
  */
 import { shannonEntropy } from "./entropy.js";
 import { RuleConfigError } from "./errors.js";
+import { type Hits, KeywordIndex } from "./keywords.js";
 import { type CompiledRule, compileAllow, compileRule } from "./rule.js";
 import { BUILTIN_RULES } from "./rules.js";
 import type { Detection, RuleConfig } from "./types.js";
@@ -47,20 +48,6 @@ export interface Detector {
   ruleHoldingAt(text: string, at: number): string | undefined;
 }
 
-interface LiteralHit {
-  rule: number;
-  offset: number;
-  keyword: boolean;
-  gate: boolean;
-}
-
-interface Hits {
-  /** Per rule: match start positions suggested by keyword hits (undefined: no hit). */
-  kw: Array<number[] | undefined>;
-  /** Per rule: last position of a gate literal hit, -1 if none. */
-  gateLast: Int32Array;
-}
-
 interface HoldGroup {
   re: RegExp;
   contextual: boolean;
@@ -70,21 +57,13 @@ interface HoldGroup {
 
 const MASK_MARK = "[REDACTED:";
 
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
-}
-
 class DetectorImpl implements Detector {
   readonly ruleIds: readonly string[];
   readonly contextLength: number;
   private readonly rules: CompiledRule[];
   private readonly allow: RegExp[];
-  private readonly literalRe: RegExp | null;
-  private readonly literalIndex = new Map<string, LiteralHit[]>();
+  private readonly keywords: KeywordIndex;
   private readonly holdGroups: HoldGroup[] = [];
-  /** Lower-case proper prefixes of the anchors of prefix rules (a secret may start with the text's last chars). */
-  private readonly partials = new Set<string>();
-  private readonly maxPartial: number;
 
   constructor(rules: CompiledRule[], allow: RegExp[]) {
     this.rules = rules;
@@ -92,31 +71,7 @@ class DetectorImpl implements Detector {
     this.ruleIds = rules.map((r) => r.id);
     this.contextLength = Math.max(16, ...rules.map((r) => r.contextLength + 8));
 
-    const literals = new Map<string, Array<{ rule: number; keyword: boolean; gate: boolean }>>();
-    rules.forEach((r, i) => {
-      for (const k of r.keywords ?? [])
-        literals.set(k, [...(literals.get(k) ?? []), { rule: i, keyword: true, gate: false }]);
-      for (const g of r.gate ?? [])
-        literals.set(g, [...(literals.get(g) ?? []), { rule: i, keyword: false, gate: true }]);
-    });
-    // A hit of literal L also counts for every literal contained in L (the alternation reports one per position).
-    for (const big of literals.keys()) {
-      const hits: LiteralHit[] = [];
-      for (const [small, owners] of literals) {
-        for (let at = big.indexOf(small); at >= 0; at = big.indexOf(small, at + 1)) {
-          for (const o of owners) hits.push({ ...o, offset: at });
-        }
-      }
-      this.literalIndex.set(big, hits);
-    }
-    const sorted = [...literals.keys()].sort((a, b) => b.length - a.length);
-    this.literalRe = sorted.length > 0 ? new RegExp(sorted.map(escapeRegex).join("|"), "gi") : null;
-
-    for (const r of rules) {
-      if (r.contextual || r.gate === null) continue;
-      for (const a of r.gate) for (let n = 1; n < a.length; n++) this.partials.add(a.slice(0, n));
-    }
-    this.maxPartial = Math.max(0, ...[...this.partials].map((p) => p.length));
+    this.keywords = new KeywordIndex(rules);
 
     // One hold regex per (flags, contextual, gated) group of rules.
     const groups = new Map<
@@ -147,7 +102,7 @@ class DetectorImpl implements Detector {
   }
 
   scan(text: string): Detection[] {
-    return this.scanFrom(text, 0, this.hits(text, 0)).map(({ ruleId, description, start, end }) => ({
+    return this.scanFrom(text, 0, this.keywords.hits(text, 0)).map(({ ruleId, description, start, end }) => ({
       ruleId,
       description,
       start,
@@ -157,11 +112,11 @@ class DetectorImpl implements Detector {
 
   step(text: string, released: number, final: boolean): StepResult {
     const from = Math.max(0, released - this.contextLength);
-    const hits = this.hits(text, from);
+    const hits = this.keywords.hits(text, from);
     const detections = this.scanFrom(text, from, hits).filter((d) => d.end > released);
     let hold = text.length;
     if (!final) {
-      const prefixOpen = this.partialAtEnd(text, released);
+      const prefixOpen = this.keywords.partialAtEnd(text, released);
       for (const g of this.holdGroups) {
         if (g.gated !== null) {
           const open = g.contextual
@@ -186,39 +141,6 @@ class DetectorImpl implements Detector {
       if (m !== null && Math.max(m.index, at) <= at) return r.id;
     }
     return undefined;
-  }
-
-  private partialAtEnd(text: string, released: number): boolean {
-    const n = Math.min(this.maxPartial, text.length - released);
-    for (let len = 1; len <= n; len++) {
-      if (this.partials.has(text.slice(text.length - len).toLowerCase())) return true;
-    }
-    return false;
-  }
-
-  private hits(text: string, from: number): Hits {
-    const kw: Array<number[] | undefined> = new Array(this.rules.length);
-    const gateLast = new Int32Array(this.rules.length).fill(-1);
-    const re = this.literalRe;
-    if (re === null) return { kw, gateLast };
-    re.lastIndex = from;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      const p = m.index;
-      const entries = this.literalIndex.get(m[0].toLowerCase());
-      if (entries !== undefined) {
-        for (const e of entries) {
-          const at = p + e.offset;
-          if (e.keyword) {
-            const list = kw[e.rule];
-            if (list === undefined) kw[e.rule] = [at];
-            else list.push(at);
-          }
-          if (e.gate && at > gateLast[e.rule]!) gateLast[e.rule] = at;
-        }
-      }
-      re.lastIndex = p + 1;
-    }
-    return { kw, gateLast };
   }
 
   private scanFrom(text: string, from: number, hits: Hits): WindowDetection[] {

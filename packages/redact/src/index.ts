@@ -1,4 +1,6 @@
 export { githubTokenChecksum, isValidGithubToken } from "./checksum.js";
+export type { RedactConfig, RedactConfigKey } from "./config.js";
+export { parseRedactConfig, REDACT_CONFIG_KEYS, REDACT_DEFAULTS } from "./config.js";
 export type { Detector, DetectorConfig, StepResult, WindowDetection } from "./detector.js";
 export { BUILTIN_RULE_IDS, createDetector } from "./detector.js";
 export { classifyEndpoint } from "./endpoint.js";

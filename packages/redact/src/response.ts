@@ -8,10 +8,10 @@
  * Mode "block" cannot unsend bytes: it stops the stream with an error event the client can show.
  */
 import { TextChannel } from "./channel.js";
+import { type CompletionPart, completionSlot, joinCompletion } from "./completion.js";
 import type { Detector } from "./detector.js";
 import { type DocumentSecret, maskString, redactDocument } from "./document.js";
 import { RedactError } from "./errors.js";
-import type { PathSegment } from "./json-strings.js";
 import { actionFor, builtinDetector } from "./request.js";
 import { blockBody, blockEvent } from "./response-block.js";
 import { concatBytes, SseStream } from "./sse-stream.js";
@@ -64,29 +64,6 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   return value;
 }
 
-/** Paths of a non-stream JSON response that hold completion text: [choice, order]. */
-function completionSlot(seg: PathSegment[]): [number, number] | undefined {
-  const [a, b, c, d, e, f] = seg;
-  if (a === "choices" && typeof b === "number") {
-    if (c === "text" && seg.length === 3) return [b, 0];
-    if (c === "message" && d === "content" && seg.length === 4) return [b, 0];
-    if (c === "message" && d === "content" && typeof e === "number" && f === "text" && seg.length === 6)
-      return [b, e];
-  }
-  if (
-    a === "output" &&
-    typeof b === "number" &&
-    c === "content" &&
-    typeof d === "number" &&
-    e === "text" &&
-    seg.length === 5
-  ) {
-    return [b, d];
-  }
-  if (a === "content" && typeof b === "number" && c === "text" && seg.length === 3) return [0, b];
-  return undefined;
-}
-
 /** A detector that finds nothing: mode "off" walks documents only to collect the completion text. */
 const NOTHING: Detector = {
   ruleIds: [],
@@ -115,7 +92,7 @@ class Redactor implements ResponseRedactor {
   private ended = false;
   private readonly buffered: Uint8Array[] = [];
   private bufferedBytes = 0;
-  private readonly slots: Array<{ choice: number; order: number; text: string }> = [];
+  private readonly slots: CompletionPart[] = [];
   private text: { decoder: InstanceType<typeof TextDecoder>; channel: TextChannel } | undefined;
 
   constructor(
@@ -160,17 +137,7 @@ class Redactor implements ResponseRedactor {
   }
 
   completionText(): string {
-    const parts = [...this.slots, ...this.sse.parts()];
-    const choices = [...new Set(parts.map((p) => p.choice))].sort((a, b) => a - b);
-    const texts = choices.map((c) =>
-      parts
-        .filter((p) => p.choice === c)
-        .sort((a, b) => a.order - b.order)
-        .map((p) => p.text)
-        .join(""),
-    );
-    if (texts.length <= 1) return texts[0] ?? "";
-    return texts.map((t, i) => `--- choice ${choices[i]} ---\n${t}`).join("\n\n");
+    return joinCompletion([...this.slots, ...this.sse.parts()]);
   }
 
   takeRecord(): Uint8Array {

@@ -25,12 +25,15 @@ export interface CompiledRule {
   entropy: number | undefined;
   allow: RegExp[];
   validate: ((secret: string) => boolean) | undefined;
-  /** Lower-case prefilter keywords; null = the rule always runs. */
+  /** Prefilter keywords; null = the rule always runs. */
   keywords: string[] | null;
+  /** Keywords match case-insensitively (then they are lower case). */
+  keywordsCi: boolean;
   /** The keywords are the literals every match starts with: run the sticky regex at each hit only. */
   anchored: boolean;
-  /** Lower-case stream gate literals; null = the hold pattern always runs. */
+  /** Stream gate: the literals every match starts with (case as `gateCi`); null = the hold pattern always runs. */
   gate: string[] | null;
+  gateCi: boolean;
   /** The secret is preceded by context (a name, `://user:`) that is not part of it. */
   contextual: boolean;
   /** Longest context before the secret (0 for prefix rules), capped at MAX_CONTEXT. */
@@ -127,8 +130,10 @@ export function compileRule(config: RuleConfig | BuiltinRule, priority: number):
   } catch (err) {
     fail(id, `cannot derive the stream hold pattern: ${(err as Error).message}`);
   }
-  const anchors = literalPrefixes(root)?.map((a) => a.toLowerCase()) ?? null;
-  const builtinGate = "gate" in config && config.gate ? config.gate.map((g) => g.toLowerCase()) : null;
+  // Anchors of a case-sensitive rule stay case-sensitive: "AKIA" must not hit in "dakiao".
+  const ci = flags.includes("i");
+  const derived = literalPrefixes(root);
+  const anchors = derived === null ? null : [...new Set(ci ? derived.map((a) => a.toLowerCase()) : derived)];
   const keywords = config.keywords ? [...new Set(config.keywords.map((k) => k.toLowerCase()))] : anchors;
   return {
     id,
@@ -143,8 +148,10 @@ export function compileRule(config: RuleConfig | BuiltinRule, priority: number):
     allow,
     validate: "validate" in config ? config.validate : undefined,
     keywords,
+    keywordsCi: config.keywords !== undefined || ci,
     anchored: config.keywords === undefined && anchors !== null,
-    gate: anchors ?? builtinGate,
+    gate: anchors,
+    gateCi: ci,
     contextual,
     contextLength: contextual ? Math.min(maxLength(seq(context)), MAX_CONTEXT) : 0,
     hold,

@@ -7,16 +7,10 @@
 import { isValidGithubToken } from "./checksum.js";
 import type { RuleConfig } from "./types.js";
 
-/** A built-in rule: a RuleConfig plus a validator and, where the regex does not start with a literal, gate keywords. */
+/** A built-in rule: a RuleConfig plus a validator (checksum, placeholder filter). */
 export interface BuiltinRule extends RuleConfig {
   description: string;
-  /** Extra check on the secret (checksum, placeholder filter). */
   validate?: (secret: string) => boolean;
-  /**
-   * Stream gate for rules whose regex does not begin with a literal: every prefix of a match whose secret has
-   * begun contains one of these (case-insensitive). Checked by the corpus tests.
-   */
-  gate?: string[];
 }
 
 const B = "(?<![A-Za-z0-9])"; // no alphanumeric before
@@ -51,7 +45,7 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
   {
     id: "github-app-token",
     description: "GitHub App user-to-server or installation token (ghu_, ghs_)",
-    regex: `${B}gh[us]_[A-Za-z0-9]{36}${E}`,
+    regex: `${B}(?:ghu|ghs)_[A-Za-z0-9]{36}${E}`,
     validate: isValidGithubToken,
   },
   {
@@ -121,7 +115,7 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
     id: "slack-webhook",
     description: "Slack incoming webhook URL",
     regex:
-      "https://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,150}(?![A-Za-z0-9+/_-])",
+      "(?<![A-Za-z0-9])https://hooks\\.slack\\.com/(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,150}(?![A-Za-z0-9+/_-])",
   },
   {
     id: "stripe-key",
@@ -157,15 +151,14 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
     id: "url-password",
     description: "Password embedded in a URL or connection string (scheme://user:password@host)",
     regex:
-      "(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\\s:@/?#\"'<>\\[\\]{}|\\\\^`]{1,128}:([^\\s@/?#\"'<>\\[\\]{}|\\\\^`]{1,256})@(?=[A-Za-z0-9.\\-\\[])",
-    gate: ["://"],
+      "(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30})://[^\\s:@/?#\"'<>\\[\\]{}|\\\\^`]{1,128}:([^\\s@/?#\"'<>\\[\\]{}|\\\\^`]{1,256})@(?=[A-Za-z0-9.\\-\\[])",
     validate: (secret) => !URL_PLACEHOLDER.test(secret),
   },
   {
     id: "generic-secret",
     description: "Secret-looking value assigned to a password/secret/token/key name",
     regex:
-      "(?:password|passwd|passphrase|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_.-]{0,30}[\"']?\\s{0,5}(?::=|=>|==|:|=)\\s{0,5}[\"'`]?([^\\s\"'`\\\\,;(){}\\[\\]<>]{8,200})(?=[\"'`\\s,;]|$)",
+      "(?:password|passwd|passphrase|pwd|secret|token|api_key|api-key|apikey|access_key|access-key|accesskey|auth_key|auth-key|authkey|private_key|private-key|privatekey|credentials?)[A-Za-z0-9_.-]{0,30}[\"']?\\s{0,5}(?::=|=>|==|:|=)\\s{0,5}[\"'`]?([^\\s\"'`\\\\,;(){}\\[\\]<>]{8,200})(?=[\"'`\\s,;]|$)",
     flags: "i",
     entropy: 3.0,
     validate: genericValue,
