@@ -27,7 +27,7 @@ function genericValue(secret: string): boolean {
 }
 
 const URL_PLACEHOLDER =
-  /^(?:(?:your|my)[-_]?)?(?:password|passwd|pass|pwd|secret|token|api[-_]?key|changeme|example|test|dummy|placeholder)$|^(?:\*+|x+|\.\.\.|…)$|^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|^%[A-Za-z_][A-Za-z0-9_]*%$|^\d{1,5}$/i;
+  /^(?:(?:your|my|some|the|new|old|db|user|example|sample|test)[-_]?)?(?:password|passwd|pass|pwd|secret|token|api[-_]?key|changeme|example|test|dummy|placeholder)$|^(?:\*+|x+|\.\.\.|…)$|^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$|^%[A-Za-z_][A-Za-z0-9_]*%$|^\d{1,5}$/i;
 
 export const BUILTIN_RULES: readonly BuiltinRule[] = [
   {
@@ -151,14 +151,14 @@ export const BUILTIN_RULES: readonly BuiltinRule[] = [
     id: "url-password",
     description: "Password embedded in a URL or connection string (scheme://user:password@host)",
     regex:
-      "(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30})://[^\\s:@/?#\"'<>\\[\\]{}|\\\\^`]{1,128}:([^\\s@/?#\"'<>\\[\\]{}|\\\\^`]{1,256})@(?=[A-Za-z0-9.\\-\\[])",
+      "(?<=(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30})://[!$%&(-.0-9;=A-Z_a-z~]{1,128}:([!$%&(-.0-:;=A-Z_a-z~]{1,256})@(?=[A-Za-z0-9.\\-\\[])",
     validate: (secret) => !URL_PLACEHOLDER.test(secret),
   },
   {
     id: "generic-secret",
     description: "Secret-looking value assigned to a password/secret/token/key name",
     regex:
-      "(?:password|passwd|passphrase|pwd|secret|token|api_key|api-key|apikey|access_key|access-key|accesskey|auth_key|auth-key|authkey|private_key|private-key|privatekey|credentials?)[A-Za-z0-9_.-]{0,30}[\"']?\\s{0,5}(?::=|=>|==|:|=)\\s{0,5}[\"'`]?([^\\s\"'`\\\\,;(){}\\[\\]<>]{8,200})(?=[\"'`\\s,;]|$)",
+      "(?:password|passwd|passphrase|pwd|secret|token(?!iz)|api_key|api-key|apikey|access_key|access-key|accesskey|auth_key|auth-key|authkey|private_key|private-key|privatekey|credentials?)[A-Za-z0-9_.-]{0,30}[\"']?\\s{0,5}(?::=|=>|==|:|=)\\s{0,5}[\"'`]?([!#-&*+\\-./0-:=?-Z^_a-z|~]{8,200})(?=[\"'`\\s,;]|$)",
     flags: "i",
     entropy: 3.0,
     validate: genericValue,
