@@ -34,6 +34,8 @@ export class KeywordIndex {
   /** Lower-case proper prefixes of the anchors of prefix rules (a secret may start with the text's last chars). */
   private readonly partials = new Set<string>();
   private readonly maxPartial: number;
+  /** The answer when nothing matched (shared, never written to). */
+  private readonly none: Hits;
 
   constructor(private readonly rules: readonly CompiledRule[]) {
     for (const ci of [false, true]) {
@@ -71,12 +73,14 @@ export class KeywordIndex {
         for (let n = 1; n < a.length; n++) this.partials.add(a.slice(0, n).toLowerCase());
     }
     this.maxPartial = Math.max(0, ...[...this.partials].map((p) => p.length));
+    this.none = { kw: new Array(rules.length), gateLast: new Int32Array(rules.length).fill(-1) };
   }
 
   /** Keyword and gate hits in `text` from `from` on. */
   hits(text: string, from: number): Hits {
-    const kw: Array<number[] | undefined> = new Array(this.rules.length);
-    const gateLast = new Int32Array(this.rules.length).fill(-1);
+    // Allocated on the first hit only: most strings of most events have none.
+    let kw: Array<number[] | undefined> | undefined;
+    let gateLast: Int32Array | undefined;
     for (const set of this.literalSets) {
       const re = set.re;
       re.lastIndex = from;
@@ -84,6 +88,8 @@ export class KeywordIndex {
         const p = m.index;
         const entries = set.index.get(set.ci ? m[0].toLowerCase() : m[0]);
         if (entries !== undefined) {
+          kw ??= new Array(this.rules.length);
+          gateLast ??= new Int32Array(this.rules.length).fill(-1);
           for (const e of entries) {
             const at = p + e.offset;
             if (e.keyword) {
@@ -97,7 +103,7 @@ export class KeywordIndex {
         re.lastIndex = p + 1;
       }
     }
-    return { kw, gateLast };
+    return kw === undefined || gateLast === undefined ? this.none : { kw, gateLast };
   }
 
   /** The text ends with the beginning of a prefix rule's anchor (after `released`). */
