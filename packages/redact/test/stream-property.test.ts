@@ -33,10 +33,17 @@ interface Case {
   masked: string;
 }
 
-const cases: Case[] = positives().map((p) => {
-  const { text } = embed(p);
+const cases: Case[] = positives().flatMap((p) => {
+  const { text, start } = embed(p);
   const full = `Voilà → ${text} ✓ fin.`;
-  return { rule: p.rule, secret: p.secret, text: full, masked: applyMasks(full, detector.scan(full)) };
+  const out = [{ rule: p.rule, secret: p.secret, text: full, masked: applyMasks(full, detector.scan(full)) }];
+  // The same secret as the very last thing in the completion (held until the channel ends), where it still is one.
+  const last = `Voilà → ${text.slice(0, start + p.secret.length)}`;
+  const found = detector.scan(last);
+  if (found.some((d) => d.ruleId === p.rule && last.slice(d.start, d.end) === p.secret)) {
+    out.push({ rule: p.rule, secret: p.secret, text: last, masked: applyMasks(last, found) });
+  }
+  return out;
 });
 
 function fragments(secret: string): string[] {
@@ -84,6 +91,12 @@ function violation(
 }
 
 describe("stream redaction property", () => {
+  it("covers every corpus secret, most of them also as the last thing in the completion", () => {
+    const all = positives();
+    expect(new Set(cases.map((c) => c.secret)).size).toBe(all.length);
+    expect(cases.filter((c) => c.text.endsWith(c.secret)).length).toBeGreaterThanOrEqual(all.length - 8);
+  });
+
   it("the checker itself catches a leak (mode report forwards the secret)", () => {
     for (const c of cases) {
       const v = violation("chat", c, deltasAt(c.text, [c.text.length >> 1]), [], "report");
