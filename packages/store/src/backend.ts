@@ -58,7 +58,11 @@ function openPg(url: string, opts: BackendOptions): Backend {
     keepAlive: true,
     application_name: "copilot-audit",
   });
+  // An idle client's error reaches the pool's handler; a checked-out client's error (connection reset between
+  // queries) would otherwise be an uncaught 'error' event. The query in flight rejects on its own, and a broken
+  // client is discarded by the pool on release.
   pool.on("error", opts.onPoolError);
+  pool.on("connect", (client) => client.on("error", opts.onPoolError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: "pg",

@@ -32,49 +32,99 @@ function migrationsFingerprint(): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/** Builds `dir` once per machine: `build(tmp)` fills a temp dir that is then renamed into place. */
+async function cachedDir(dir: string, build: (tmp: string) => Promise<void>): Promise<string> {
+  if (existsSync(join(dir, "PG_VERSION"))) return dir;
+  const tmp = mkdtempSync(join(tmpdir(), "copilot-audit-pglite-build-"));
+  try {
+    await build(tmp);
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      // another test process won the race; use its copy
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return dir;
+}
+
+let pristineReady: Promise<string> | undefined;
 let templateReady: Promise<string> | undefined;
+
+/** A PGlite data directory right after initdb, nothing migrated (initdb takes ~5 s; a copy ~0.3 s). */
+export function pglitePristine(): Promise<string> {
+  pristineReady ??= cachedDir(join(tmpdir(), "copilot-audit-pglite-pristine-0.5.16"), async (tmp) => {
+    const pg = await PGlite.create(tmp);
+    await pg.close();
+  });
+  return pristineReady;
+}
 
 /** A migrated PGlite data directory to copy from (built once, shared across test processes). */
 export function pgliteTemplate(): Promise<string> {
-  templateReady ??= (async () => {
-    const dir = join(tmpdir(), `copilot-audit-pglite-template-${migrationsFingerprint()}`);
-    if (existsSync(join(dir, "PG_VERSION"))) return dir;
-    const building = mkdtempSync(join(tmpdir(), "copilot-audit-pglite-build-"));
-    const s = await openStore({ dataDir: building, fingerprintKey: "00".repeat(32) });
-    await s.close();
-    const pgdata = join(building, "db");
-    // Sanity: it opens.
-    const check = await PGlite.create(pgdata);
-    await check.close();
-    try {
-      renameSync(pgdata, dir);
-    } catch {
-      // another test process won the race; use its template
-    }
-    rmSync(building, { recursive: true, force: true });
-    return dir;
-  })();
+  templateReady ??= (async () =>
+    cachedDir(join(tmpdir(), `copilot-audit-pglite-template-${migrationsFingerprint()}`), async (tmp) => {
+      const dataDir = mkdtempSync(join(tmpdir(), "copilot-audit-pglite-mig-"));
+      try {
+        cpSync(await pglitePristine(), join(dataDir, "db"), { recursive: true });
+        const s = await openStore({ dataDir, fingerprintKey: "00".repeat(32) });
+        await s.close();
+        rmSync(tmp, { recursive: true, force: true });
+        renameSync(join(dataDir, "db"), tmp);
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    }))();
   return templateReady;
 }
 
-/** A fresh store on `backend`: a new database on the test server, or a copy of the PGlite template. */
-export async function openTestStore(
+export interface TestDatabaseDir {
+  dataDir: string;
+  /** pg only: the database URL. */
+  url: string | undefined;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A fresh, unopened database: a new database on the test server (empty), or a data dir holding a copy of the
+ * PGlite template (migrated; `pristine`: not migrated).
+ */
+export async function prepareTestDatabase(
   backend: TestBackend,
-  opts: Partial<OpenStoreOptions> = {},
-): Promise<TestStore> {
+  how: { pristine?: boolean } = {},
+): Promise<TestDatabaseDir> {
   const dataDir = mkdtempSync(join(tmpdir(), "copilot-audit-store-"));
   const db = await createTestDatabase({ backend });
-  if (backend === "pglite" && opts.databaseUrl === undefined)
-    cpSync(await pgliteTemplate(), join(dataDir, "db"), { recursive: true });
-  const store = await openStore({ dataDir, databaseUrl: db.url, poolSize: 4, ...opts });
+  if (backend === "pglite")
+    cpSync(how.pristine ? await pglitePristine() : await pgliteTemplate(), join(dataDir, "db"), {
+      recursive: true,
+    });
   return {
-    store,
     dataDir,
     url: db.url,
     async cleanup() {
-      await store.close().catch(() => {});
       await db.drop();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A fresh, open store on `backend` (see prepareTestDatabase; opening runs any migration not yet applied). */
+export async function openTestStore(
+  backend: TestBackend,
+  opts: Partial<OpenStoreOptions> = {},
+  how: { pristine?: boolean } = {},
+): Promise<TestStore> {
+  const d = await prepareTestDatabase(backend, how);
+  const store = await openStore({ dataDir: d.dataDir, databaseUrl: d.url, poolSize: 4, ...opts });
+  return {
+    store,
+    dataDir: d.dataDir,
+    url: d.url,
+    async cleanup() {
+      await store.close().catch(() => {});
+      await d.cleanup();
     },
   };
 }

@@ -4,17 +4,19 @@ import { join } from "node:path";
 import { backends, createTestDatabase } from "@copilot-audit/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Backend, openBackend } from "../src/backend.js";
 import { TABLES } from "../src/columns.js";
 import {
   findMigrationsDir,
   type MigrationFile,
-  type OpenStoreOptions,
   openStore,
   planMigrations,
-  type Store,
   StoreError,
 } from "../src/index.js";
-import { openTestStore, type TestStore } from "./helpers.js";
+import { runMigrations } from "../src/migrations.js";
+import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
+
+const APPEND_ONLY = "copilot-audit: audit rows are append-only";
 
 const file = (name: string): MigrationFile => ({ name, sql: "", checksum: "" });
 
@@ -53,40 +55,42 @@ describe("findMigrationsDir", () => {
   });
 });
 
-describe("migrations on a fresh in-memory PGlite", () => {
-  it("applies every migration and creates the partitions", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "copilot-audit-mig-"));
-    const s = await openStore({ dataDir, databaseUrl: "memory://" });
-    try {
-      const names = await s.db.selectFrom("schema_migrations").select("name").execute();
-      expect(names.map((n) => n.name)).toEqual(["0001_audit.sql"]);
-      const again = await s.migrate();
-      expect(again.applied).toEqual([]);
-    } finally {
-      await s.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
-  });
-});
-
 describe.each(await backends())("migrations on %s", (backend) => {
   let t: TestStore;
   let extraDir: string;
 
   beforeAll(async () => {
-    t = await openTestStore(backend);
+    // A fresh database: every migration runs here, on both backends.
+    t = await openTestStore(backend, {}, { pristine: true });
     extraDir = mkdtempSync(join(tmpdir(), "copilot-audit-mig-"));
   });
   afterAll(async () => {
+    await runnerBackend?.close();
     await t.cleanup();
     rmSync(extraDir, { recursive: true, force: true });
   });
 
-  /** Another store on the same database (PGlite: the main store is closed first, one owner at a time). */
-  async function reopen(opts: Partial<OpenStoreOptions>): Promise<Store> {
-    if (backend === "pglite") await t.store.close().catch(() => {});
-    return openStore({ dataDir: t.dataDir, databaseUrl: t.url, poolSize: 2, ...opts });
+  /**
+   * The runner on the same database through a second backend (PGlite: the store is closed first: one owner).
+   * Opened once, for all the runner tests at the end of this suite.
+   */
+  let runnerBackend: Backend | undefined;
+  async function runner(): Promise<Backend> {
+    if (!runnerBackend) {
+      if (backend === "pglite") await t.store.close().catch(() => {});
+      runnerBackend = await openBackend({
+        databaseUrl: t.url,
+        dataDir: t.dataDir,
+        connectTimeoutMs: 5_000,
+        queryTimeoutMs: 15_000,
+        poolSize: 1,
+        onPoolError: () => {},
+      });
+    }
+    return runnerBackend;
   }
+  const migrateWith = async (dir: string) =>
+    runMigrations(await runner(), { dir }).catch((e: unknown) => e as StoreError);
 
   function migrationsWith(name: string, files: Record<string, string>): string {
     const dir = join(extraDir, name);
@@ -142,12 +146,85 @@ describe.each(await backends())("migrations on %s", (backend) => {
     }
   });
 
+  describe("append-only audit tables (the triggers of 0001)", () => {
+    let exchangeId: string;
+    let partition: string;
+
+    beforeAll(async () => {
+      const w = await t.store.createWriter({ writerName: "append-only" });
+      exchangeId = uuid();
+      await w.requestStarted(requestRecord(exchangeId));
+      await w.responseFinished(responseRecord(exchangeId));
+      await w.close();
+      const now = new Date();
+      partition = `exchanges_${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, "0")}`;
+    });
+    const refused = async (statement: ReturnType<typeof sql>) => {
+      const err = await statement.execute(t.store.db).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toContain(APPEND_ONLY);
+    };
+
+    it("refuses UPDATE of a request row, through the parent and on the partition", async () => {
+      await refused(sql`UPDATE exchanges SET path = '/x' WHERE id = ${exchangeId}`);
+      await refused(sql`UPDATE ${sql.table(partition)} SET path = '/x' WHERE id = ${exchangeId}`);
+    });
+
+    it("refuses DELETE of request and response rows", async () => {
+      await refused(sql`DELETE FROM exchanges WHERE id = ${exchangeId}`);
+      await refused(sql`DELETE FROM exchange_responses WHERE exchange_id = ${exchangeId}`);
+      await refused(sql`DELETE FROM chains`);
+      await refused(sql`DELETE FROM chain_closes`);
+    });
+
+    it("refuses TRUNCATE of every audit table, of its monthly partitions and of its DEFAULT partition", async () => {
+      for (const table of [
+        "chains",
+        "chain_closes",
+        "chain_gaps",
+        "sessions",
+        "session_ends",
+        "exchanges",
+        "exchange_responses",
+        "findings",
+      ]) {
+        await refused(sql`TRUNCATE ${sql.table(table)}`);
+      }
+      await refused(sql`TRUNCATE ${sql.table(partition)}`);
+      await refused(sql`TRUNCATE exchanges_default`);
+      await refused(sql`TRUNCATE findings_default`);
+    });
+
+    it("partitions created later get the TRUNCATE trigger too (row triggers are inherited)", async () => {
+      const created = await sql<{ n: number }>`SELECT copilot_audit_ensure_partitions(3) AS n`.execute(
+        t.store.db,
+      );
+      expect(created.rows[0]?.n).toBe(10); // months +2 and +3 of 5 tables
+      const later = new Date();
+      later.setUTCDate(1);
+      later.setUTCMonth(later.getUTCMonth() + 3);
+      const name = `exchanges_${later.getUTCFullYear()}_${String(later.getUTCMonth() + 1).padStart(2, "0")}`;
+      await refused(sql`TRUNCATE ${sql.table(name)}`);
+      const trig = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = ${name}::regclass AND NOT tgisinternal`.execute(
+        t.store.db,
+      );
+      expect(trig.rows[0]?.n).toBe(2);
+    });
+
+    it("still accepts inserts and leaves the rows unchanged", async () => {
+      const rows = await t.store.db.selectFrom("exchanges").select(["id", "path"]).execute();
+      expect(rows).toEqual([{ id: exchangeId, path: "/chat/completions" }]);
+    });
+  });
+
   it("refuses to run when an applied migration is missing from the directory", async () => {
     const dir = join(extraDir, "missing");
     mkdirSync(dir);
     writeFileSync(join(dir, "0009_other.sql"), "SELECT 1;\n");
-    const err = await reopen({ migrationsDir: dir }).catch((e: unknown) => e);
-    expect((err as StoreError).code).toBe("migration_missing");
+    expect(await migrateWith(dir)).toMatchObject({ code: "migration_missing", migration: "0001_audit.sql" });
   });
 
   it("applies a new migration in its own transaction, and rolls a failing one back", async () => {
@@ -155,20 +232,15 @@ describe.each(await backends())("migrations on %s", (backend) => {
       "0002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
       "0003_broken.sql": "CREATE TABLE extra_c (x int);\nSELECT * FROM no_such_table;\n",
     });
-    const err = await reopen({ migrationsDir: dir }).catch((e: unknown) => e);
+    const err = await migrateWith(dir);
     expect(err).toBeInstanceOf(StoreError);
-    expect((err as StoreError).code).toBe("migration_failed");
-    expect((err as StoreError).message).toContain("0003_broken.sql");
-    const s = await reopen({ migrate: false });
-    try {
-      const names = await s.db.selectFrom("schema_migrations").select("name").orderBy("name").execute();
-      expect(names.map((n) => n.name)).toEqual(["0001_audit.sql", "0002_extra.sql"]);
-      const tables = await sql<{ a: string | null; c: string | null }>`
-        SELECT to_regclass('extra_a')::text AS a, to_regclass('extra_c')::text AS c`.execute(s.db);
-      expect(tables.rows[0]).toEqual({ a: "extra_a", c: null });
-    } finally {
-      await s.close();
-    }
+    expect(err).toMatchObject({ code: "migration_failed", migration: "0003_broken.sql" });
+    const b = await runner();
+    const names = await b.db.selectFrom("schema_migrations").select("name").orderBy("name").execute();
+    expect(names.map((n) => n.name)).toEqual(["0001_audit.sql", "0002_extra.sql"]);
+    const tables = await sql<{ a: string | null; c: string | null }>`
+      SELECT to_regclass('extra_a')::text AS a, to_regclass('extra_c')::text AS c`.execute(b.db);
+    expect(tables.rows[0]).toEqual({ a: "extra_a", c: null });
   });
 
   it("refuses a new file that sorts before the last applied one", async () => {
@@ -176,8 +248,20 @@ describe.each(await backends())("migrations on %s", (backend) => {
       "0002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
       "0001_b_late.sql": "SELECT 1;\n",
     });
-    const err = await reopen({ migrationsDir: dir }).catch((e: unknown) => e);
-    expect((err as StoreError).code).toBe("migration_out_of_order");
+    expect(await migrateWith(dir)).toMatchObject({
+      code: "migration_out_of_order",
+      migration: "0001_b_late.sql",
+    });
+  });
+
+  it("openStore reports a migration problem with its code", async () => {
+    if (backend === "pglite") return; // one owner at a time: covered through the runner above
+    const dir = join(extraDir, "missing");
+    await expect(
+      openStore({ dataDir: t.dataDir, databaseUrl: t.url, migrationsDir: dir, poolSize: 1 }),
+    ).rejects.toMatchObject({
+      code: "migration_missing",
+    });
   });
 });
 

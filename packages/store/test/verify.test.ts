@@ -224,4 +224,31 @@ describe.each(await backends())("verify on %s", (backend) => {
     expect(r.ok).toBe(true);
     expect(r.chains.find((c) => c.chainId === w.chainId)?.rows).toBe(17);
   });
+
+  it("awkward values (NUL, lone surrogates, unicode keys, empty arrays, max ints) still verify", async () => {
+    const w = await t.store.createWriter({ writerName: "canonical" });
+    await w.requestStarted(
+      requestRecord(uuid(), {
+        path: "/p?q=\u0000\uD800é😀",
+        port: 65535,
+        sessionSeq: 2147483647,
+        headers: { "X-Ünïcode": "v\uDC00", "x-multi": ["a", "b"], "x-empty": "" },
+        body: "text with NUL \u0000 goes to bytes",
+        promptText: "\uD83D",
+        identity: { groups: [], email: "" },
+        model: "",
+      }),
+    );
+    await w.sessionClosed({
+      sessionId: uuid(),
+      bytesFromClient: 2 ** 52,
+      bytesToClient: 0,
+      closeReason: "x",
+      exchangeCount: 0,
+    });
+    await w.close();
+    const r = await t.store.verify();
+    expect(r.firstProblem).toBeNull();
+    expect(r.ok).toBe(true);
+  });
 });

@@ -1,9 +1,22 @@
+import { createHash } from "node:crypto";
 import { backends } from "@copilot-audit/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditWriter } from "../src/index.js";
 import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
 
+const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+
+const SECRETS = {
+  copilotToken:
+    "tid=0123456789abcdef;exp=1767225600;sku=monthly_subscriber;proxy-ep=proxy.individual.githubcopilot.com",
+  githubToken: "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+  proxyJwt: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLXRoZS1qd3Q",
+  cookie: "user_session=QWxhZGRpbjpvcGVuIHNlc2FtZQ",
+  setCookie: "logged_in=yes-VERYSECRETSETCOOKIE; Path=/; HttpOnly",
+  finding: "AKIAIOSFODNN7SECRETX",
+  identityToken: "eyJraWQiOiJpZC10b2tlbiJ9.eyJzdWIiOiJib2IifQ.aWRlbnRpdHktc2lnbmF0dXJl",
+};
 describe.each(await backends())("AuditWriter on %s", (backend) => {
   let t: TestStore;
   let w: AuditWriter;
@@ -214,5 +227,158 @@ describe.each(await backends())("AuditWriter on %s", (backend) => {
       n: number;
     }>`SELECT count(*)::int AS n FROM exchanges WHERE chain_id = ${w3.chainId}`.execute(t.store.db);
     expect(n.rows[0]?.n).toBe(1);
+  });
+
+  describe("bodies", () => {
+    it("stores capped bodies with size, full-body sha256 and truncated flag; verify accepts them", async () => {
+      const id = uuid();
+      const cap = t.store.bodyCapBytes;
+      const reqBody = "é".repeat(cap / 2 + 100); // 2 bytes each: over the cap
+      const resBody = Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.alloc(cap + 100, 7)]);
+      const capture = w.captureBody();
+      capture.write(resBody.subarray(0, 50));
+      capture.write(resBody.subarray(50));
+      await w.requestStarted(requestRecord(id, { body: reqBody }));
+      await w.responseFinished(responseRecord(id, { body: capture.finish() }));
+      const ex = await t.store.db
+        .selectFrom("exchanges")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+      expect(ex).toMatchObject({
+        body_text: "é".repeat(cap / 2),
+        body_bytes: null,
+        body_size: String(Buffer.byteLength(reqBody)),
+        body_truncated: true,
+        body_sha256: sha(reqBody),
+      });
+      const r = await t.store.db
+        .selectFrom("exchange_responses")
+        .selectAll()
+        .where("exchange_id", "=", id)
+        .executeTakeFirstOrThrow();
+      expect(r).toMatchObject({
+        body_text: null,
+        body_size: String(resBody.length),
+        body_truncated: true,
+        body_sha256: sha(resBody),
+      });
+      expect(Buffer.from(r.body_bytes as Uint8Array).equals(resBody.subarray(0, cap))).toBe(true);
+      expect((await t.store.verify()).ok).toBe(true);
+    });
+  });
+
+  describe("no secret at rest", () => {
+    beforeAll(async () => {
+      const w = await t.store.createWriter({ writerName: "sanitize" });
+      const tokenExchange = uuid();
+      await w.requestStarted(
+        requestRecord(tokenExchange, {
+          method: "GET",
+          host: "api.github.com",
+          path: "/copilot_internal/v2/token",
+          endpointKind: "token",
+          headers: { authorization: `token ${SECRETS.githubToken}`, cookie: SECRETS.cookie },
+          body: null,
+          identity: { subject: "bob", token: SECRETS.identityToken },
+        }),
+      );
+      await w.responseFinished(
+        responseRecord(tokenExchange, {
+          headers: { "set-cookie": [SECRETS.setCookie], "content-type": "application/json" },
+          body: JSON.stringify({ token: SECRETS.copilotToken, expires_at: 1767225600, refresh_in: 1500 }),
+        }),
+      );
+      const chat = uuid();
+      await w.requestStarted(
+        requestRecord(chat, {
+          headers: [
+            ["Authorization", `Bearer ${SECRETS.copilotToken}`],
+            ["Proxy-Authorization", `Bearer ${SECRETS.proxyJwt}`],
+            ["Content-Type", "application/json"],
+          ],
+          findings: [
+            {
+              ruleId: "aws-access-key",
+              location: "$.messages[0].content",
+              offset: 0,
+              length: 20,
+              action: "masked",
+              secret: SECRETS.finding,
+            },
+          ],
+        }),
+      );
+      await w.close();
+    });
+    it("no raw secret appears in any stored row, while their fingerprints do", async () => {
+      const dump: string[] = [];
+      for (const table of [
+        "chains",
+        "chain_closes",
+        "sessions",
+        "session_ends",
+        "exchanges",
+        "exchange_responses",
+        "findings",
+      ]) {
+        const rows = await sql<{ r: string }>`SELECT t::text AS r FROM ${sql.table(table)} t`.execute(
+          t.store.db,
+        );
+        dump.push(...rows.rows.map((r) => r.r));
+      }
+      const all = dump.join("\n");
+      expect(all).toContain("/copilot_internal/v2/token");
+      for (const [name, secret] of Object.entries(SECRETS)) {
+        expect(all.includes(secret), `${name} stored raw`).toBe(false);
+      }
+      // Decoded body bytes would not be caught by ::text on bytea, so check the text columns hold the fingerprints.
+      expect(all).toContain(t.store.fingerprint(SECRETS.copilotToken));
+      expect(all).toContain(t.store.fingerprint(SECRETS.githubToken));
+      expect(all).toContain(t.store.fingerprint(SECRETS.proxyJwt));
+      expect(all).toContain(t.store.fingerprint(SECRETS.cookie));
+      expect(all).toContain(t.store.fingerprint(SECRETS.setCookie));
+      expect(all).toContain(t.store.fingerprint(SECRETS.finding));
+      expect(all).toContain(t.store.fingerprint(SECRETS.identityToken));
+    });
+
+    it("the token-exchange response keeps its other fields readable", async () => {
+      const r = await t.store.db
+        .selectFrom("exchange_responses as r")
+        .innerJoin("exchanges as e", "e.id", "r.exchange_id")
+        .select(["r.body_text", "r.body_truncated"])
+        .where("e.endpoint_kind", "=", "token")
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(r.body_text ?? "")).toEqual({
+        token: t.store.fingerprint(SECRETS.copilotToken),
+        expires_at: 1767225600,
+        refresh_in: 1500,
+      });
+      expect(r.body_truncated).toBe(false);
+    });
+
+    it("a finding or identity that claims to be a fingerprint but is not is refused, not stored", async () => {
+      const w = await t.store.createWriter({ writerName: "sanitize-2" });
+      await expect(
+        w.requestStarted(
+          requestRecord(uuid(), {
+            findings: [
+              {
+                ruleId: "r",
+                location: "$",
+                offset: 0,
+                length: 1,
+                action: "masked",
+                fingerprint: SECRETS.finding,
+              },
+            ],
+          }),
+        ),
+      ).rejects.toMatchObject({ code: "record_invalid" });
+      await expect(
+        w.requestStarted(requestRecord(uuid(), { identity: { tokenFingerprint: SECRETS.identityToken } })),
+      ).rejects.toMatchObject({ code: "record_invalid" });
+      await w.close();
+    });
   });
 });
