@@ -28,9 +28,10 @@ export class Exchange {
   readonly path: string;
   /** Copilot traffic that is recorded and masked (all paths of Copilot hosts, `/copilot_internal/` on api.github.com). */
   readonly audited: boolean;
-  readonly log: Logger;
-  /** Cancels the upstream request when the client goes away. */
-  readonly abort = new AbortController();
+  /** True once the client went away before the response finished. */
+  clientGone = false;
+  #cancel: (() => void) | null = null;
+  #log: Logger | null = null;
 
   /** End-to-end headers to send upstream (hop-by-hop and Proxy-* already removed). */
   requestHeaders: OutgoingHttpHeaders;
@@ -77,7 +78,34 @@ export class Exchange {
     this.path = init.path;
     this.audited = init.audited;
     this.requestHeaders = init.requestHeaders;
-    this.log = init.session.log.child({ exchange: this.id });
+  }
+
+  /** A child logger bound to this exchange, created on first use (most exchanges log nothing). */
+  get log(): Logger {
+    this.#log ??= this.session.log.child({ exchange: this.id });
+    return this.#log;
+  }
+
+  /** Registers how to cancel in-flight upstream work if the client goes away (runs at once if it already has). */
+  onCancel(cancel: (() => void) | null): void {
+    this.#cancel = cancel;
+    if (cancel && this.clientGone) cancel();
+  }
+
+  /** The request carries a body when it says so (RFC 9112 §6.3): Transfer-Encoding, or a non-zero Content-Length. */
+  hasRequestBody(): boolean {
+    const h = this.req.headers;
+    return (
+      h["transfer-encoding"] !== undefined ||
+      (h["content-length"] !== undefined && h["content-length"] !== "0")
+    );
+  }
+
+  /** The client hung up before the response finished. */
+  markClientGone(): void {
+    if (this.clientGone) return;
+    this.clientGone = true;
+    this.#cancel?.();
   }
 
   elapsedMs(): number {

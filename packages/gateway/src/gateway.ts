@@ -125,12 +125,11 @@ export class Gateway {
     const maxHeaderBytes = opts.maxHeaderBytes ?? 32 * 1024;
     this.#interceptor = new Interceptor({
       certs: this.certs,
-      pipeline: this.pipeline,
       log: this.#log,
       maxHeaderBytes,
       headersTimeoutMs: this.#timeouts.clientHeadersMs,
       keepAliveTimeoutMs: this.#timeouts.clientKeepAliveMs,
-      onExchange: (ex) => this.#track(ex),
+      run: (ex) => this.#run(ex),
     });
     this.server = createServer({
       maxHeaderSize: maxHeaderBytes,
@@ -193,9 +192,12 @@ export class Gateway {
     await closed;
   }
 
-  #track(ex: Exchange): void {
+  /** Runs one exchange through the pipeline, tracked for graceful shutdown and metrics. */
+  async #run(ex: Exchange): Promise<void> {
     this.#inflight.add(ex);
-    ex.res.once("close", () => {
+    try {
+      await this.pipeline.run(ex);
+    } finally {
       this.#inflight.delete(ex);
       this.metrics.inc("copilot_audit_exchanges_total", "Exchanges through intercepted connections", {
         outcome: ex.outcome ?? "aborted",
@@ -206,7 +208,7 @@ export class Gateway {
           code: ex.error.code,
         });
       }
-    });
+    }
   }
 
   #refuse(socket: Duplex, err: GatewayError, log: Logger, target?: string): void {
@@ -433,8 +435,7 @@ export class Gateway {
       audited: intercepted && isAuditedPath(target.host, path),
       requestHeaders: endToEndHeaders(req.rawHeaders),
     });
-    this.#track(ex);
-    await this.pipeline.run(ex);
+    await this.#run(ex);
     session.closeReason = ex.outcome ?? "closed";
     this.#opts.hooks?.sessionClosed?.(session, {
       bytesFromClient: ex.requestBodyBytes,
@@ -476,6 +477,11 @@ export class Gateway {
         "copilot_audit_certificate_mints",
         "Leaf certificates minted since start",
         this.certs.stats.mints,
+      );
+      this.metrics.set(
+        "copilot_audit_certificate_mint_seconds",
+        "Time spent minting leaf certificates and building their TLS contexts since start",
+        this.certs.stats.mintMs / 1000,
       );
     });
   }

@@ -9,19 +9,18 @@ import { handleClientError } from "./client-errors.js";
 import { GatewayError } from "./errors.js";
 import { Exchange } from "./exchange.js";
 import { endToEndHeaders } from "./headers.js";
-import type { Pipeline } from "./pipeline.js";
 import { replyOnSocket } from "./reply.js";
 import { isAuditedPath } from "./routing.js";
 import type { Session } from "./session.js";
 
 export interface InterceptorOptions {
   certs: CertificateCache;
-  pipeline: Pipeline;
   log: Logger;
   maxHeaderBytes: number;
   headersTimeoutMs: number;
   keepAliveTimeoutMs: number;
-  onExchange?: (ex: Exchange) => void;
+  /** Runs one exchange (the gateway wraps the pipeline with its bookkeeping). */
+  run: (ex: Exchange) => Promise<void>;
 }
 
 /**
@@ -144,8 +143,7 @@ export class Interceptor {
       audited: isAuditedPath(session.target.host, path),
       requestHeaders: endToEndHeaders(req.rawHeaders),
     });
-    this.#opts.onExchange?.(ex);
-    void this.#opts.pipeline.run(ex);
+    void this.#opts.run(ex);
   }
 
   close(): void {

@@ -2,8 +2,8 @@
  * The exchange pipeline: what happens to every request inside an intercepted connection. `buildStages`
  * lists the stages in the order an exchange meets them; `Pipeline.run` drives one exchange through them.
  */
-import { Transform } from "node:stream";
-import { pipeline as pipe } from "node:stream/promises";
+import type { ServerResponse } from "node:http";
+import { type Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { DECODABLE_ENCODINGS } from "./encodings.js";
 import { GatewayError } from "./errors.js";
@@ -49,11 +49,12 @@ export class Pipeline {
   async run(ex: Exchange): Promise<void> {
     const active = this.stages.filter((s) => s.scope === "all" || ex.audited);
     ex.res.once("close", () => {
-      if (!ex.res.writableFinished) ex.abort.abort();
+      if (!ex.res.writableFinished) ex.markClientGone();
     });
     try {
       for (const s of active) if (s.onRequestHeaders) await step(s, ex, s.onRequestHeaders);
-      if (ex.audited) await this.#bufferRequestBody(ex);
+      if (ex.audited && ex.hasRequestBody()) await this.#bufferRequestBody(ex);
+      else if (ex.audited) ex.requestBody = EMPTY;
       for (const s of active) if (s.onRequest) await step(s, ex, s.onRequest);
       if (!ex.upstreamResponse) throw new GatewayError("internal_error", "no stage produced a response");
       for (const s of active) if (s.onResponseHeaders) await step(s, ex, s.onResponseHeaders);
@@ -90,6 +91,8 @@ export class Pipeline {
     ex.timings.requestBodyMs = ex.elapsedMs();
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function tooLarge(size: number, max: number): GatewayError {
   return new GatewayError(
@@ -143,21 +146,26 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
     deleteHeader(ex.responseHeaders, "content-length");
     for (const t of transforms) streams.push(toStream(t));
   }
-  streams.push(countBytes(ex));
+  upstream.on("data", (chunk: Buffer) => {
+    if (ex.responseBodyBytes === 0) ex.timings.firstByteMs = ex.elapsedMs();
+    ex.responseBodyBytes += chunk.length;
+  });
   ex.res.writeHead(ex.responseStatus, ex.responseHeaders);
-  ex.res.flushHeaders();
+  // Streams get their head at once (the first event may be seconds away); other responses send the head
+  // together with the first body bytes, one write instead of two.
+  if (/event-stream/i.test(getHeader(ex.responseHeaders, "content-type") ?? "")) ex.res.flushHeaders();
   // Whoever breaks first decides the outcome: pipeline() destroys the other side right after.
   let upstreamBroke = false;
   upstream.once("error", () => {
-    if (!ex.abort.signal.aborted) upstreamBroke = true;
+    if (!ex.clientGone) upstreamBroke = true;
   });
   try {
-    await pipe(upstream, ...(streams as [Transform]), ex.res, { signal: ex.abort.signal });
+    await relay(upstream, streams, ex.res);
   } catch (e) {
     if (e instanceof TransformFailed) {
       throw new GatewayError("stage_failed", `response body processing failed: ${e.message}`);
     }
-    if (!upstreamBroke && ex.abort.signal.aborted) throw new ClientGone();
+    if (!upstreamBroke && ex.clientGone) throw new ClientGone();
     const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
     throw new GatewayError(
       "upstream_reset",
@@ -167,6 +175,44 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
 }
 
 class TransformFailed extends Error {}
+
+/**
+ * upstream → transforms → client with backpressure (pipe), settling once: on the client's `finish`, or on
+ * the first error / premature close anywhere, after which every stream is destroyed. Like
+ * stream.pipeline, minus the AbortController (and DOMException) it allocates per call.
+ */
+function relay(src: Readable, through: Transform[], dst: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (!err) return resolve();
+      src.destroy();
+      for (const t of through) t.destroy();
+      dst.destroy();
+      reject(err);
+    };
+    const onError = (e: Error) => settle(e);
+    src.once("error", onError);
+    for (const t of through) t.once("error", onError);
+    dst.once("error", onError);
+    dst.once("finish", () => settle());
+    dst.once("close", () => {
+      if (!dst.writableFinished)
+        settle(
+          Object.assign(new Error("client closed the connection"), { code: "ERR_STREAM_PREMATURE_CLOSE" }),
+        );
+    });
+    src.once("close", () => {
+      if (!src.readableEnded)
+        settle(Object.assign(new Error("upstream closed the stream"), { code: "ECONNRESET" }));
+    });
+    let last: Readable = src;
+    for (const t of through) last = last.pipe(t);
+    last.pipe(dst);
+  });
+}
 
 /** The client went away: nothing to answer, nothing to log as an error. */
 class ClientGone extends Error {}
@@ -192,16 +238,6 @@ function toStream(t: BodyTransform): Transform {
   });
 }
 
-function countBytes(ex: Exchange): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      if (ex.responseBodyBytes === 0) ex.timings.firstByteMs = ex.elapsedMs();
-      ex.responseBodyBytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-}
-
 /** Ends an exchange that did not complete: answer if we still can, and note the outcome. */
 function fail(ex: Exchange, e: unknown): void {
   if (e instanceof ClientGone) {
@@ -215,8 +251,7 @@ function fail(ex: Exchange, e: unknown): void {
   if (!(e instanceof GatewayError)) ex.log.error({ err: e }, "exchange failed");
   ex.error = err;
   const fromUpstream = err.code.startsWith("upstream_");
-  ex.outcome =
-    ex.abort.signal.aborted && !ex.res.headersSent ? "aborted" : fromUpstream ? "upstream_error" : "refused";
+  ex.outcome = ex.clientGone ? "aborted" : fromUpstream ? "upstream_error" : "refused";
   if (ex.res.headersSent) {
     // Mid-stream: the status is gone; cut the response so the client sees it incomplete.
     ex.res.destroy();

@@ -50,7 +50,21 @@ export function runTunnel(
       noDelay: true,
       keepAlive: true,
       keepAliveInitialDelay: 60_000,
+      // upstream → client, the direction bulk downloads take: read into pooled buffers and write each one
+      // before reading the next. No Buffer per chunk and no pipe() machinery; measured ~20% faster than
+      // pipe() on this path (docs/benchmarks.md), and backpressure is inherent (one read in flight).
+      onread: {
+        buffer: takeBuffer,
+        callback: (n: number, buf: Uint8Array) => {
+          client.write(buf.subarray(0, n), (err) => {
+            giveBuffer(buf);
+            if (!err) upstream.resume();
+          });
+          return false;
+        },
+      },
     });
+    upstream.pause(); // nothing flows to the client before the 200
     let established = false;
     let reason: string | null = null;
     let closed = 0;
@@ -102,8 +116,11 @@ export function runTunnel(
       }
       client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
       // The server may speak first (SSH, SMTP…): let its bytes through while we peek at the client's.
-      upstream.pipe(client);
-      upstream.once("end", () => end("upstream_closed"));
+      upstream.resume();
+      upstream.once("end", () => {
+        end("upstream_closed");
+        client.end();
+      });
       peek(client, head, opts.peekTimeoutMs, (buffered, verdict) => {
         const sni = verdict.kind === "pass" ? verdict.sni : null;
         if (sni !== null) session.sni = sni;
@@ -115,12 +132,12 @@ export function runTunnel(
           session.mode = "refused";
           end("fronting_refused");
           session.log.warn({ sni, code: "fronting_refused" }, refusal);
-          upstream.unpipe(client);
           upstream.destroy();
           client.end(tlsAlert(TLS_ALERT_ACCESS_DENIED));
           return;
         }
         if (buffered.length > 0) upstream.write(buffered);
+        raiseHighWaterMarks(client, upstream);
         client.pipe(upstream);
       });
     });
@@ -182,4 +199,33 @@ function peek(
   client.on("data", onData);
   client.once("end", onEnd);
   if (buf.length > 0) decide();
+}
+
+const RELAY_BUFFER_BYTES = 256 * 1024;
+const pool: Uint8Array[] = [];
+
+/** Relay buffers are held only between a read and the completion of its write, so a small pool serves many tunnels. */
+function takeBuffer(): Uint8Array {
+  return pool.pop() ?? Buffer.allocUnsafe(RELAY_BUFFER_BYTES);
+}
+
+function giveBuffer(buf: Uint8Array): void {
+  if (pool.length < 64) pool.push(buf);
+}
+
+/**
+ * client → upstream goes through pipe(): 64 KiB reads against the default 16 KiB high-water marks make
+ * every write a pause/drain cycle. Raise them (there is no public setter after construction).
+ */
+function raiseHighWaterMarks(...streams: Duplex[]): void {
+  for (const s of streams) {
+    const state = s as unknown as {
+      _writableState?: { highWaterMark: number };
+      _readableState?: { highWaterMark: number };
+    };
+    if (state._writableState)
+      state._writableState.highWaterMark = Math.max(state._writableState.highWaterMark, 1 << 20);
+    if (state._readableState)
+      state._readableState.highWaterMark = Math.max(state._readableState.highWaterMark, 1 << 20);
+  }
 }

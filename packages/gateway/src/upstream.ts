@@ -31,15 +31,31 @@ export interface UpstreamRequest {
   headers: OutgoingHttpHeaders;
   /** A buffered body, or a stream to pipe, or nothing. */
   body: Buffer | NodeJS.ReadableStream | null;
-  signal?: AbortSignal;
+  /** Receives a function that cancels the request (used when the client goes away). */
+  onCancel?: (cancel: (() => void) | null) => void;
 }
 
-/** Where a connection for `target` really goes, after --resolve. */
+/** `--resolve` entries: exact hosts or `*.domain` patterns → where to connect instead. */
+export type ResolveMap = ReadonlyMap<string, { host: string; port: number }>;
+
+/** Where a connection for `target` really goes, after --resolve (exact entries win over wildcards). */
 export function dialAddress(
-  resolve: ReadonlyMap<string, { host: string; port: number }> | undefined,
+  resolve: ResolveMap | undefined,
   target: Authority,
 ): { host: string; port: number } {
-  return resolve?.get(target.host) ?? { host: target.host, port: target.port };
+  if (resolve && resolve.size > 0) {
+    const exact = resolve.get(target.host);
+    if (exact) return exact;
+    for (const [pattern, dest] of resolve) {
+      if (
+        pattern.startsWith("*.") &&
+        target.host.endsWith(pattern.slice(1)) &&
+        target.host.length > pattern.length - 1
+      )
+        return dest;
+    }
+  }
+  return { host: target.host, port: target.port };
 }
 
 /**
@@ -94,7 +110,6 @@ export class Upstream {
         method: r.method,
         path: r.path,
         headers: r.headers,
-        signal: r.signal,
         setHost: false,
       };
       const req =
@@ -147,7 +162,10 @@ export class Upstream {
         }
         settled = true;
         clearTimeout(timer);
-        res.socket?.setTimeout(this.#opts.idleTimeoutMs, () =>
+        r.onCancel?.(null);
+        // Idle timeout while the body streams. ClientRequest removes its socket listener when the exchange
+        // ends; a hand-rolled socket.setTimeout leaked one listener per keep-alive reuse.
+        req.setTimeout(this.#opts.idleTimeoutMs, () =>
           res.destroy(
             new GatewayError(
               "upstream_timeout",
@@ -155,10 +173,12 @@ export class Upstream {
             ),
           ),
         );
-        res.once("end", () => res.socket?.setTimeout(0));
         resolve(res);
       });
       req.on("error", (e) => fail(mapUpstreamError(e as NodeJS.ErrnoException, where, phase)));
+      r.onCancel?.(() =>
+        fail(new GatewayError("upstream_error", `request to ${where} was cancelled: the client went away`)),
+      );
       if (r.body === null) req.end();
       else if (Buffer.isBuffer(r.body)) req.end(r.body);
       else {
@@ -223,6 +243,5 @@ export function mapUpstreamError(
         : `${where} closed the connection before sending a response`,
     );
   }
-  if (code === "ABORT_ERR") return new GatewayError("upstream_error", `request to ${where} was cancelled`);
   return new GatewayError("upstream_error", `${where}: ${code || e.message}`);
 }

@@ -11,8 +11,14 @@
  *   x-testkit-delay-ms: <n>                 delay before each event (default 0)
  *   x-testkit-gzip: 1                       gzip the response when the client accepts it
  *   x-testkit-status: <n>                   answer with this status (JSON error body)
+ *   x-testkit-close: 1                      close the connection after a JSON answer
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { gzipSync } from "node:zlib";
@@ -64,7 +70,9 @@ export interface FakeCopilot {
   close(): Promise<void>;
 }
 
-export async function startFakeCopilot(opts: { tls?: boolean; port?: number; host?: string } = {}): Promise<FakeCopilot> {
+export async function startFakeCopilot(
+  opts: { tls?: boolean; port?: number; host?: string } = {},
+): Promise<FakeCopilot> {
   const tls = opts.tls ?? true;
   const requests: RecordedRequest[] = [];
   const ca = testCa();
@@ -77,7 +85,12 @@ export async function startFakeCopilot(opts: { tls?: boolean; port?: number; hos
   };
   let server: Server;
   if (tls) {
-    const { certPem, keyPem } = ca.issue([...COPILOT_TEST_HOSTS, "*.githubcopilot.com", "localhost", "127.0.0.1"]);
+    const { certPem, keyPem } = ca.issue([
+      ...COPILOT_TEST_HOSTS,
+      "*.githubcopilot.com",
+      "localhost",
+      "127.0.0.1",
+    ]);
     server = createHttpsServer({ cert: certPem, key: keyPem, ALPNProtocols: ["http/1.1"] }, handler);
   } else {
     server = createHttpServer(handler);
@@ -129,6 +142,7 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, bod
     "x-request-id": header(req, "x-request-id") ?? "testkit",
     "x-github-request-id": "TESTKIT:0001",
   };
+  if (header(req, "x-testkit-close") === "1") headers.connection = "close";
   if (header(req, "x-testkit-gzip") === "1" && /\bgzip\b/.test(header(req, "accept-encoding") ?? "")) {
     payload = gzipSync(payload);
     headers["content-encoding"] = "gzip";
@@ -138,7 +152,12 @@ function sendJson(req: IncomingMessage, res: ServerResponse, status: number, bod
   res.end(req.method === "HEAD" ? undefined : payload);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRequest[], counters: { bulk: number }): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  log: RecordedRequest[],
+  counters: { bulk: number },
+): Promise<void> {
   const body = await readBody(req);
   const url = new URL(req.url ?? "/", "https://upstream.invalid");
   const path = url.pathname;
@@ -218,12 +237,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRe
       },
     });
   }
-  if (path === "/copilot_internal/user") return sendJson(req, res, 200, { login: "testkit-user", copilot_plan: "individual" });
-  if (path === "/models") return sendJson(req, res, 200, { data: [{ id: "gpt-4o-mini", object: "model" }], object: "list" });
+  if (path === "/copilot_internal/user")
+    return sendJson(req, res, 200, { login: "testkit-user", copilot_plan: "individual" });
+  if (path === "/models")
+    return sendJson(req, res, 200, { data: [{ id: "gpt-4o-mini", object: "model" }], object: "list" });
   if (path === "/_ping") return sendJson(req, res, 200, { ok: true });
   if (path === "/agents") return sendJson(req, res, 200, { agents: [] });
   if (path === "/telemetry") {
-    return req.method === "GET" ? sendJson(req, res, 200, { Configs: [{ Id: "vscode", Parameters: {} }] }) : sendJson(req, res, 200, {});
+    return req.method === "GET"
+      ? sendJson(req, res, 200, { Configs: [{ Id: "vscode", Parameters: {} }] })
+      : sendJson(req, res, 200, {});
   }
   if (path === "/twirp/github.snippy.v1.SnippyAPI/Match") return sendJson(req, res, 200, { snippets: [] });
 
@@ -238,7 +261,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, log: RecordedRe
     const replyHeader = header(req, "x-testkit-reply");
     const text = replyHeader !== undefined ? decodeURIComponent(replyHeader) : DEFAULT_REPLY;
     const piecesHeader = header(req, "x-testkit-pieces");
-    const pieces = piecesHeader ? (JSON.parse(piecesHeader) as string[]) : splitText(text, Number(header(req, "x-testkit-chunk") ?? 8));
+    const pieces = piecesHeader
+      ? (JSON.parse(piecesHeader) as string[])
+      : splitText(text, Number(header(req, "x-testkit-chunk") ?? 8));
     const stream = parsed.stream ?? true;
     if (!stream) return sendJson(req, res, 200, jsonReply(format, pieces.join(""), parsed.model));
     const delay = Number(header(req, "x-testkit-delay-ms") ?? 0);

@@ -46,8 +46,8 @@ export function upstream(client: Upstream): Stage {
         method: ex.method,
         path: ex.path,
         headers,
-        body: ex.requestBody ?? (hasBody(ex) ? ex.req : null),
-        signal: ex.abort.signal,
+        body: ex.requestBody ?? (ex.hasRequestBody() ? ex.req : null),
+        onCancel: (cancel) => ex.onCancel(cancel),
       });
       ex.timings.upstreamHeadersMs = ex.elapsedMs();
       ex.log.debug(
@@ -60,11 +60,4 @@ export function upstream(client: Upstream): Stage {
       return undefined;
     },
   };
-}
-
-function hasBody(ex: Exchange): boolean {
-  const h = ex.req.headers;
-  return (
-    h["transfer-encoding"] !== undefined || (h["content-length"] !== undefined && h["content-length"] !== "0")
-  );
 }
