@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  connectThroughProxy,
   curlAvailable,
   proxyAgent,
   runCli,
@@ -86,13 +87,22 @@ describe("copilot-audit start", () => {
   const dir = tmp();
   let up: Awaited<ReturnType<typeof startFakeCopilot>>;
   let gw: Awaited<ReturnType<typeof spawnGateway>>;
+  let token: string;
   beforeAll(async () => {
     up = await startFakeCopilot();
     writeFileSync(join(dir, "upstream-ca.pem"), up.caPem);
     gw = await spawnGateway(
       [...up.resolveArgs(), "--upstream-ca", join(dir, "upstream-ca.pem"), "--data-dir", join(dir, "data")],
+      {
+        cwd: dir,
+      },
+    );
+    const t = await runCli(
+      ["token", "--sub", "alice", "--email", "alice@example.com", "--data-dir", join(dir, "data")],
       { cwd: dir },
     );
+    expect(t.code).toBe(0);
+    token = t.stdout.trim();
   });
   afterAll(async () => {
     await gw?.stop();
@@ -108,7 +118,10 @@ describe("copilot-audit start", () => {
     expect(await get("/ca.pem")).toEqual({ status: 200, type: "application/x-pem-file", body: caPem });
     const health = await get("/healthz");
     expect(health.status).toBe(200);
-    expect(JSON.parse(health.body)).toMatchObject({ status: "ok" });
+    expect(JSON.parse(health.body)).toMatchObject({
+      status: "ok",
+      identity: { passthroughAuth: "required" },
+    });
     const pac = await get("/proxy.pac");
     expect(pac.type).toBe("application/x-ns-proxy-autoconfig");
     expect(pac.body).toContain(`PROXY 127.0.0.1:${gw.port}`);
@@ -116,41 +129,93 @@ describe("copilot-audit start", () => {
     expect(metrics.body).toMatch(/^copilot_audit_open_connections \d+$/m);
   });
 
-  it("intercepts through undici's ProxyAgent", async () => {
+  it("intercepts through undici's ProxyAgent with a token from `copilot-audit token`", async () => {
     const caPem = readFileSync(join(dir, "certs/ca.pem"), "utf8");
-    const agent = proxyAgent({ proxy: gw.url, ca: caPem });
+    const agent = proxyAgent({ proxy: gw.url, ca: caPem, proxyAuthorization: `Bearer ${token}` });
     const r = await request("https://api.githubcopilot.com/models", { dispatcher: agent });
     expect(r.statusCode).toBe(200);
     expect(await r.body.json()).toMatchObject({ object: "list" });
     await agent.close();
   });
 
-  it.skipIf(!curlAvailable())("intercepts and streams through curl --proxy", async () => {
-    const r = await runCurl([
-      "-sS",
-      "-N",
+  it.skipIf(!curlAvailable())(
+    "intercepts and streams through curl --proxy with Basic credentials",
+    async () => {
+      const r = await runCurl([
+        "-sS",
+        "-N",
+        "--proxy",
+        gw.url,
+        "--proxy-user",
+        `oidc:${token}`,
+        "--cacert",
+        join(dir, "certs/ca.pem"),
+        "-H",
+        "content-type: application/json",
+        "-H",
+        "x-testkit-reply: from%20curl",
+        "-d",
+        '{"prompt":"x","stream":true}',
+        "https://copilot-proxy.githubusercontent.com/v1/engines/gpt-41-copilot/completions",
+      ]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain('"text":"from cur"');
+      expect(r.stdout).toContain("data: [DONE]");
+      const health = await runCurl(["-sS", "--proxy", gw.url, `${gw.url}/healthz`]);
+      expect(JSON.parse(health.stdout)).toMatchObject({ status: "ok" });
+    },
+  );
+
+  it("answers 407 with both challenges and a way to get a token when credentials are missing", async () => {
+    const r = await connectThroughProxy(gw.port, "api.githubcopilot.com:443");
+    expect(r.statusCode).toBe(407);
+    expect(r.headers["proxy-authenticate"]).toMatch(
+      /Basic realm="copilot-audit"|Bearer realm="copilot-audit"/,
+    );
+    expect(r.body).toMatch(
+      /^copilot-audit: proxy authentication failed: .+copilot-audit token --sub <you> --env/,
+    );
+    // Tunnels need a token by default too (passthroughAuth "required").
+    const tunnel = await connectThroughProxy(gw.port, "example.invalid:443");
+    expect(tunnel.statusCode).toBe(407);
+  });
+
+  it("prints a paste-ready HTTPS_PROXY line and checks tokens read from stdin", async () => {
+    const data = join(dir, "data");
+    const env = await runCli([
+      "token",
+      "--sub",
+      "bob",
+      "--groups",
+      "dev,sec",
+      "--ttl",
+      "1h",
+      "--env",
       "--proxy",
-      gw.url,
-      "--cacert",
-      join(dir, "certs/ca.pem"),
-      "-H",
-      "content-type: application/json",
-      "-H",
-      "x-testkit-reply: from%20curl",
-      "-d",
-      '{"prompt":"x","stream":true}',
-      "https://copilot-proxy.githubusercontent.com/v1/engines/gpt-41-copilot/completions",
+      `127.0.0.1:${gw.port}`,
+      "--data-dir",
+      data,
     ]);
-    expect(r.stderr).toBe("");
-    expect(r.stdout).toContain('"text":"from cur"');
-    expect(r.stdout).toContain("data: [DONE]");
-    const health = await runCurl(["-sS", "--proxy", gw.url, `${gw.url}/healthz`]);
-    expect(JSON.parse(health.stdout)).toMatchObject({ status: "ok" });
+    expect(env.stdout).toMatch(
+      new RegExp(`^HTTPS_PROXY=http://oidc:[\\w-]+\\.[\\w-]+\\.[\\w-]+@127\\.0\\.0\\.1:${gw.port}\\n$`),
+    );
+    const jwt = env.stdout.split("oidc:")[1]?.split("@")[0] ?? "";
+    const check = await runCli(["token", "--check", "--format", "json", "--data-dir", data], { input: jwt });
+    expect(check.code).toBe(0);
+    const [id] = JSON.parse(check.stdout) as Array<Record<string, string>>;
+    expect(id).toMatchObject({ subject: "bob", groups: "dev,sec" });
+    const bad = await runCli(["token", "--check", "--data-dir", data], { input: `${jwt.slice(0, -4)}AAAA` });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^copilot-audit: error: .*signature/i);
+    const noSub = await runCli(["token", "--data-dir", data]);
+    expect(noSub.code).toBe(2);
+    expect(noSub.stderr).toMatch(/--sub <subject> is required/);
   });
 
   it("logs JSON lines and never a token", () => {
     expect(gw.logs.length).toBeGreaterThan(0);
-    expect(gw.stderr()).not.toMatch(/gho_|Bearer /);
+    expect(gw.stderr()).not.toContain(token);
+    expect(gw.stderr()).not.toContain(token.split(".")[2]);
   });
 });
 

@@ -204,6 +204,56 @@ export const KEYS = {
     default: 32 * 1024 * 1024,
     help: "largest request body buffered for inspection (413 above)",
   },
+  oidcIssuer: {
+    env: "COPILOT_AUDIT_OIDC_ISSUER",
+    parse: (v: unknown) => {
+      const s = optionalStr(v);
+      if (s !== null && !/^https?:\/\/[^\s]+$/.test(s))
+        fail("an http(s):// issuer URL, exactly as in the tokens' iss claim");
+      return s;
+    },
+    default: null as string | null,
+    help: "OIDC issuer URL; without it the embedded issuer under <dataDir>/issuer is trusted",
+  },
+  oidcAudience: {
+    env: "COPILOT_AUDIT_OIDC_AUDIENCE",
+    parse: list(str),
+    default: [] as string[],
+    help: "audience(s) a token must carry (required with oidcIssuer)",
+  },
+  groupsClaim: {
+    env: "COPILOT_AUDIT_GROUPS_CLAIM",
+    parse: str,
+    default: "groups",
+    help: "claim path holding the user's groups (e.g. roles, cognito:groups, realm_access.roles)",
+  },
+  algorithms: {
+    env: "COPILOT_AUDIT_ALGORITHMS",
+    parse: list(
+      oneOf("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"),
+    ),
+    default: ["RS256", "ES256"],
+    help: "accepted token signature algorithms (never none or HS*)",
+  },
+  allowGroups: {
+    env: "COPILOT_AUDIT_ALLOW_GROUPS",
+    flag: "--allow-group",
+    parse: list(str),
+    default: [] as string[],
+    help: "only members of these groups may use Copilot (default: any verified identity)",
+  },
+  passthroughAuth: {
+    env: "COPILOT_AUDIT_PASSTHROUGH_AUTH",
+    parse: oneOf("required", "open", "deny"),
+    default: "required" as "required" | "open" | "deny",
+    help: "tunnels to non-Copilot hosts: require a valid token, allow anyone, or refuse",
+  },
+  tokenHelp: {
+    env: "COPILOT_AUDIT_TOKEN_HELP",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "the sentence every 407 ends with: how developers get a token (default: depends on the issuer)",
+  },
   maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -221,6 +271,16 @@ export interface ConfigInput {
 }
 
 export function loadConfig(input: ConfigInput): AppConfig {
+  const config = loadKeys(input);
+  if (config.oidcIssuer && config.oidcAudience.length === 0) {
+    throw new ConfigError(
+      "invalid oidcAudience: required with oidcIssuer (--oidc-audience AUD, the audience your IdP puts in tokens for this gateway)",
+    );
+  }
+  return config;
+}
+
+function loadKeys(input: ConfigInput): AppConfig {
   const env = input.env ?? process.env;
   const filePath = input.configFile ?? env.COPILOT_AUDIT_CONFIG;
   let file: Record<string, unknown> = {};

@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { caCommand } from "./commands/ca.js";
 import { pacCommand } from "./commands/pac.js";
 import { startCommand } from "./commands/start.js";
+import { tokenCommand } from "./commands/token.js";
 import { ConfigError } from "./config.js";
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   program.addCommand(startCommand());
   program.addCommand(caCommand());
   program.addCommand(pacCommand());
+  program.addCommand(tokenCommand());
   return program;
 }
 

@@ -9,6 +9,7 @@ import {
   readCaFiles,
 } from "@copilot-audit/gateway";
 import { type AppConfig, absolute, ConfigError } from "./config.js";
+import { configureIdentity } from "./identity.js";
 
 /** `copilot-audit start`: builds every part from the config, listens, and shuts down cleanly on SIGINT/SIGTERM. */
 export async function runGateway(config: AppConfig, opts: { explain?: boolean } = {}): Promise<void> {
@@ -42,6 +43,8 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
       }
     }),
   );
+  const proxyAddress = `${config.listen.host}:${config.listen.port === 0 ? "<port>" : config.listen.port}`;
+  const identity = await configureIdentity(config, proxyAddress, log);
   const gateway = new Gateway({
     listen: config.listen,
     intercept: config.intercept,
@@ -54,6 +57,12 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     maxHeaderBytes: config.maxHeaderBytes,
     pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
+    auth: {
+      authenticator: identity.authenticator,
+      policy: { allowGroups: config.allowGroups, approvalGroups: [], approverGroups: [] },
+      passthroughAuth: config.passthroughAuth,
+      tokenHelp: identity.tokenHelp,
+    },
   });
   if (opts.explain) {
     process.stdout.write(
@@ -86,12 +95,18 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
       ca: loaded.paths.certPath,
       intercept: config.intercept,
       certificatesPreminted: gateway.certs.stats.mints,
+      issuer: identity.authenticator.issuer,
+      passthroughAuth: config.passthroughAuth,
     },
     "copilot-audit listening",
   );
   if (process.stderr.isTTY) {
     process.stderr.write(
-      `\n  copilot-audit is listening on ${proxyUrl}\n\n  On a developer machine:\n    export HTTPS_PROXY=${proxyUrl}\n    export NODE_EXTRA_CA_CERTS=${loaded.paths.certPath}\n\n`,
+      `\n  copilot-audit is listening on ${proxyUrl}\n\n  On a developer machine:\n` +
+        (identity.embedded
+          ? `    export $(npx copilot-audit token --sub <you> --env)     # HTTPS_PROXY=http://oidc:<token>@${address.address}:${address.port}\n`
+          : `    export HTTPS_PROXY=http://oidc:<token from ${config.oidcIssuer}>@${address.address}:${address.port}\n`) +
+        `    export NODE_EXTRA_CA_CERTS=${loaded.paths.certPath}\n\n`,
     );
   }
   await new Promise<void>((resolve) => {

@@ -28,6 +28,8 @@ export class Exchange {
   readonly path: string;
   /** Copilot traffic that is recorded and masked (all paths of Copilot hosts, `/copilot_internal/` on api.github.com). */
   readonly audited: boolean;
+  /** Set by a stage to close the client connection after this response (e.g. an expired token). */
+  closeConnection = false;
   /** True once the client went away before the response finished. */
   clientGone = false;
   #cancel: (() => void) | null = null;

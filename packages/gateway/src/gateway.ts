@@ -4,6 +4,7 @@ import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { handleAdmin } from "./admin.js";
+import { type AuthOptions, connectAuthorizer } from "./auth.js";
 import { type Authority, formatAuthority, parseConnectTarget, printable } from "./authority.js";
 import type { CertificateAuthority } from "./ca/authority.js";
 import { CertificateCache } from "./ca/cache.js";
@@ -61,8 +62,10 @@ export interface GatewayOptions {
   timeouts?: Partial<GatewayTimeouts>;
   /** Address(es) written into /proxy.pac; default: the Host the PAC was fetched with. */
   pacProxies?: readonly string[];
-  /** Dependencies of the optional pipeline stages (identity, approvals, redaction, recording). */
-  stageDeps?: Omit<StageDeps, "upstream">;
+  /** Identity: verified tokens at CONNECT, group policy, expiry on every exchange. Without it, no authentication. */
+  auth?: AuthOptions;
+  /** Dependencies of the optional pipeline stages (approvals, redaction, recording). */
+  stageDeps?: Omit<StageDeps, "upstream" | "auth">;
   hooks?: GatewayHooks;
 }
 
@@ -102,6 +105,7 @@ export class Gateway {
   readonly #sockets = new Set<Duplex>();
   readonly #inflight = new Set<Exchange>();
   #closing = false;
+  readonly #authorizeHook: GatewayHooks["authorize"];
   #startedAt = Date.now();
 
   constructor(opts: GatewayOptions) {
@@ -119,9 +123,17 @@ export class Gateway {
       headersTimeoutMs: this.#timeouts.upstreamHeadersMs,
       idleTimeoutMs: this.#timeouts.upstreamIdleMs,
     });
-    this.pipeline = new Pipeline(buildStages({ ...opts.stageDeps, upstream: this.#upstream }), {
-      maxRequestBodyBytes: opts.maxRequestBodyBytes ?? 32 * 1024 * 1024,
-    });
+    this.#authorizeHook = opts.auth ? connectAuthorizer(opts.auth) : opts.hooks?.authorize;
+    this.pipeline = new Pipeline(
+      buildStages({
+        ...opts.stageDeps,
+        upstream: this.#upstream,
+        ...(opts.auth
+          ? { auth: { authenticator: opts.auth.authenticator, tokenHelp: opts.auth.tokenHelp } }
+          : {}),
+      }),
+      { maxRequestBodyBytes: opts.maxRequestBodyBytes ?? 32 * 1024 * 1024 },
+    );
     const maxHeaderBytes = opts.maxHeaderBytes ?? 32 * 1024;
     this.#interceptor = new Interceptor({
       certs: this.certs,
@@ -312,7 +324,7 @@ export class Gateway {
   }
 
   async #authorize(req: IncomingMessage, session: Session): Promise<GatewayError | undefined> {
-    const hook = this.#opts.hooks?.authorize;
+    const hook = this.#authorizeHook;
     if (!hook) return undefined;
     try {
       return await hook({ req, session });
@@ -445,6 +457,15 @@ export class Gateway {
 
   #health(): { ok: boolean; body: Record<string, unknown> } {
     const extra = this.#opts.hooks?.health?.() ?? { ok: true, details: {} };
+    if (this.#opts.auth) {
+      const st = this.#opts.auth.authenticator.status();
+      extra.details.identity = {
+        issuer: st.issuer,
+        keys: st.keys,
+        lastError: st.lastError,
+        passthroughAuth: this.#opts.auth.passthroughAuth,
+      };
+    }
     return {
       ok: extra.ok && !this.#closing,
       body: {

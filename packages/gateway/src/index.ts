@@ -1,3 +1,4 @@
+export { type AuthOptions, connectAuthorizer, type PassthroughAuth, PROXY_AUTHENTICATE } from "./auth.js";
 export { type Authority, formatAuthority, parseConnectTarget } from "./authority.js";
 export {
   type CertificateAuthority,

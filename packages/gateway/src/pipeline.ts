@@ -5,6 +5,7 @@
 import type { ServerResponse } from "node:http";
 import { type Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import type { Authenticator } from "@copilot-audit/identity";
 import type { DECODABLE_ENCODINGS } from "./encodings.js";
 import { GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
@@ -12,20 +13,25 @@ import { deleteHeader, getHeader } from "./headers.js";
 import { replyOnResponse } from "./reply.js";
 import type { BodyTransform, Stage, StageResult } from "./stage.js";
 import { hostCheck } from "./stages/host-check.js";
+import { identify } from "./stages/identify.js";
 import { upstream } from "./stages/upstream.js";
 import type { Upstream } from "./upstream.js";
 
 /** What the stages need from the outside world (ports, in the hexagonal sense). */
 export interface StageDeps {
   upstream: Upstream;
+  /** Identity: verifies tokens; with it, every exchange re-checks the CONNECT identity's expiry. */
+  auth?: { authenticator: Authenticator; tokenHelp: string };
 }
 
 /** The pipeline, top to bottom. A stage whose dependency is not configured is left out, never stubbed. */
 export function buildStages(deps: StageDeps): Stage[] {
-  return [
-    hostCheck(), //         421 when the Host header does not name the CONNECT target
-    upstream(deps.upstream), // forward to the CONNECT target (never the Host header), stream back
+  const stages: Array<Stage | false | undefined> = [
+    hostCheck(), //                  421 when the Host header does not name the CONNECT target
+    deps.auth && identify(deps.auth.authenticator, deps.auth.tokenHelp), // 407 + close when the token has expired
+    upstream(deps.upstream), //      forward to the CONNECT target (never the Host header), stream back
   ];
+  return stages.filter((s): s is Stage => Boolean(s));
 }
 
 export interface PipelineOptions {
@@ -259,5 +265,5 @@ function fail(ex: Exchange, e: unknown): void {
   }
   if (ex.res.destroyed) return;
   ex.responseStatus = err.status;
-  replyOnResponse(ex.res, err, err.code === "request_body_too_large" || err.code === "proxy_auth_required");
+  replyOnResponse(ex.res, err, ex.closeConnection || err.code === "request_body_too_large");
 }

@@ -1,3 +1,4 @@
+import type { Identity } from "@copilot-audit/identity";
 import type { Logger } from "pino";
 import type { Authority } from "./authority.js";
 import { uuidv7 } from "./ids.js";
@@ -13,8 +14,8 @@ export class Session {
   mode: SessionMode;
   /** The TLS server name the client asked for, when we saw its ClientHello. */
   sni: string | null = null;
-  /** The verified identity (set by the identity stage at CONNECT); opaque to the transport code. */
-  identity: unknown = null;
+  /** The identity verified at CONNECT (null: no authentication configured, or an open tunnel). */
+  identity: Identity | null = null;
   exchanges = 0;
   closeReason: string | null = null;
   readonly log: Logger;

@@ -39,6 +39,28 @@ export function startCommand(): Command {
     )
     .option("--pac-proxy <host:port>", "proxy address to put in /proxy.pac (repeatable)", repeatable)
     .option("--max-request-body <size>", "largest request body inspected, e.g. 32MiB (413 above)")
+    .option("--oidc-issuer <url>", "trust this OIDC issuer (default: the embedded issuer under <data-dir>)")
+    .option(
+      "--oidc-audience <aud>",
+      "audience tokens must carry (repeatable; required with --oidc-issuer)",
+      repeatable,
+    )
+    .option(
+      "--groups-claim <path>",
+      "claim path of the user's groups, e.g. roles, cognito:groups, realm_access.roles",
+    )
+    .option("--algorithms <list>", "accepted signature algorithms (default RS256,ES256)")
+    .option(
+      "--allow-group <group>",
+      "only members may use Copilot (repeatable; default: any verified identity)",
+      repeatable,
+    )
+    .addOption(
+      new Option(
+        "--passthrough-auth <mode>",
+        "tunnels to other hosts need a token (required), or not (open), or are refused (deny)",
+      ).choices(["required", "open", "deny"]),
+    )
     .option("--explain", "print the exchange pipeline and exit")
     .action(async (opts) => {
       const config = configFrom(opts, {
@@ -54,6 +76,12 @@ export function startCommand(): Command {
         logLevel: opts.logLevel,
         pacProxies: opts.pacProxy,
         maxRequestBodyBytes: opts.maxRequestBody,
+        oidcIssuer: opts.oidcIssuer,
+        oidcAudience: opts.oidcAudience,
+        groupsClaim: opts.groupsClaim,
+        algorithms: opts.algorithms,
+        allowGroups: opts.allowGroup,
+        passthroughAuth: opts.passthroughAuth,
       });
       await runGateway(config, { explain: Boolean(opts.explain) });
     });
