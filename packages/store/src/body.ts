@@ -12,6 +12,8 @@ export interface CapturedBody {
   readonly size: number;
   readonly sha256: string;
   readonly truncated: boolean;
+  /** The stored bytes as text, when already known to be clean UTF-8 (saves decoding them again). */
+  readonly text?: string;
 }
 
 /** What a record accepts as a body: the whole body, a streamed capture, or nothing. */
@@ -78,7 +80,25 @@ export function captureBody(body: BodyInput, capBytes: number): CapturedBody {
     return { stored: new Uint8Array(0), size: 0, sha256: EMPTY_SHA256, truncated: false };
   if (isCaptured(body)) {
     if (body.stored.byteLength <= capBytes) return body;
-    return { ...body, stored: body.stored.subarray(0, capBytes), truncated: true };
+    return {
+      stored: body.stored.subarray(0, capBytes),
+      size: body.size,
+      sha256: body.sha256,
+      truncated: true,
+    };
+  }
+  if (typeof body === "string") {
+    const size = Buffer.byteLength(body, "utf8");
+    if (size <= capBytes && !body.includes("\u0000") && !LONE_SURROGATE.test(body)) {
+      // Fast path (most request bodies): no copy, no re-decoding.
+      return {
+        stored: Buffer.from(body, "utf8"),
+        size,
+        sha256: sha256Hex(body),
+        truncated: false,
+        text: body,
+      };
+    }
   }
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   const stored = bytes.byteLength > capBytes ? bytes.subarray(0, capBytes) : bytes;
@@ -91,6 +111,7 @@ export function captureBody(body: BodyInput, capBytes: number): CapturedBody {
 }
 
 const EMPTY_SHA256 = sha256Hex(new Uint8Array(0));
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Decodes bytes as UTF-8 text if they are valid and NUL-free; a truncated body may lose a split last character. */
@@ -108,7 +129,7 @@ export function decodeText(bytes: Uint8Array, truncated: boolean): string | null
 
 /** The body columns for a captured body. */
 export function bodyColumns(body: CapturedBody): BodyColumnValues {
-  const text = body.stored.byteLength === 0 ? "" : decodeText(body.stored, body.truncated);
+  const text = body.text ?? (body.stored.byteLength === 0 ? "" : decodeText(body.stored, body.truncated));
   return {
     body_text: body.size === 0 ? null : text,
     body_bytes: body.size === 0 || text !== null ? null : Buffer.from(body.stored),

@@ -149,19 +149,35 @@ function canonicalValue(type: ColumnType, v: unknown): unknown {
   }
 }
 
-/** The canonical text of a row (see the file comment). */
-export function canonicalRow(spec: TableSpec, row: Readonly<Record<string, unknown>>): string {
+/**
+ * The canonical text of a row (see the file comment). `knownHashes` (write side only) gives the sha256 of
+ * large values already computed while building the row, instead of hashing them again.
+ */
+export function canonicalRow(
+  spec: TableSpec,
+  row: Readonly<Record<string, unknown>>,
+  knownHashes?: Readonly<Record<string, string>>,
+): string {
   const out: unknown[] = [spec.table];
   for (const [name, type] of spec.columns) {
     if (name === "prev_hash" || name === "hash") continue;
-    out.push(canonicalValue(type, row[name]));
+    const known = knownHashes?.[name];
+    out.push(known !== undefined && row[name] != null ? `sha256:${known}` : canonicalValue(type, row[name]));
   }
   return JSON.stringify(out);
 }
 
 /** sha256(prev_hash ‖ canonical(row)), hex. */
-export function rowHash(table: AuditTable, prevHash: string, row: Readonly<Record<string, unknown>>): string {
-  return createHash("sha256").update(prevHash).update(canonicalRow(TABLES[table], row)).digest("hex");
+export function rowHash(
+  table: AuditTable,
+  prevHash: string,
+  row: Readonly<Record<string, unknown>>,
+  knownHashes?: Readonly<Record<string, string>>,
+): string {
+  return createHash("sha256")
+    .update(prevHash)
+    .update(canonicalRow(TABLES[table], row, knownHashes))
+    .digest("hex");
 }
 
 /** Normalises every column of a row for `table` (missing columns become NULL). */

@@ -46,7 +46,7 @@ export class Chain {
     row.chain_id = this.chainId;
     row.seq = String(seq);
     row.prev_hash = this.#prevHash;
-    const hash = rowHash(p.table, this.#prevHash, row);
+    const hash = rowHash(p.table, this.#prevHash, row, p.knownHashes);
     row.hash = hash;
     this.#seq = seq;
     this.#prevHash = hash;

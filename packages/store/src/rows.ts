@@ -27,6 +27,21 @@ export interface PendingRow {
   readonly table: AuditTable;
   readonly row: Row;
   readonly fill?: (seq: number, prevHash: string, row: Row) => void;
+  /** sha256 (hex) of large column values already computed while building the row (write side only). */
+  readonly knownHashes?: Readonly<Record<string, string>>;
+}
+
+/** When the whole body is stored, its full-body sha256 is also the sha256 of the stored value. */
+function bodyHashes(body: {
+  body_text: string | null;
+  body_bytes: Uint8Array | null;
+  body_sha256: string;
+  body_truncated: boolean;
+}): Record<string, string> | undefined {
+  if (body.body_truncated) return undefined;
+  if (body.body_text !== null) return { body_text: body.body_sha256 };
+  if (body.body_bytes !== null) return { body_bytes: body.body_sha256 };
+  return undefined;
 }
 
 function checkedFingerprint(value: string | null | undefined, what: string): string | null {
@@ -116,7 +131,9 @@ export function sessionClosedRows(r: SessionClosedRecord): PendingRow[] {
 export function requestRows(r: RequestRecord, ctx: RowContext): PendingRow[] {
   const requestedAt = r.requestedAt ?? new Date();
   const body = bodyColumns(captureBody(r.body, ctx.bodyCapBytes));
+  const hashes = bodyHashes(body);
   const main: PendingRow = {
+    ...(hashes ? { knownHashes: hashes } : {}),
     table: "exchanges",
     row: normalizeRow("exchanges", {
       id: r.id,
@@ -148,7 +165,10 @@ export function responseRows(
   const endedAt = r.endedAt ?? new Date();
   let captured = captureBody(r.body, ctx.bodyCapBytes);
   if (endpointKind === "token") captured = sanitizeTokenBody(captured, ctx.fp);
+  const body = bodyColumns(captured);
+  const hashes = bodyHashes(body);
   const main: PendingRow = {
+    ...(hashes ? { knownHashes: hashes } : {}),
     table: "exchange_responses",
     row: normalizeRow("exchange_responses", {
       exchange_id: r.exchangeId,
@@ -156,7 +176,7 @@ export function responseRows(
       ended_at: endedAt,
       status: r.status,
       headers: r.headers === null ? null : sanitizeHeaders(r.headers, ctx.sensitiveHeaders, ctx.fp),
-      ...bodyColumns(captured),
+      ...body,
       completion_text: r.completionText ?? null,
       ttfb_ms: r.ttfbMs ?? null,
       duration_ms: r.durationMs ?? null,

@@ -7,7 +7,7 @@ import { normalizeRow } from "./canonical.js";
 import { Chain, type ChainedRow } from "./chain.js";
 import { describeError } from "./db-errors.js";
 import { StoreUnavailableError, WriterClosedError } from "./errors.js";
-import { insertRows } from "./insert.js";
+import { insertRows, prepareRow } from "./insert.js";
 import { ensurePartitions } from "./migrations.js";
 import type { RequestRecord, ResponseRecord, SessionClosedRecord, SessionOpenedRecord } from "./records.js";
 import { findOpenWork, recoveryRows } from "./recovery.js";
@@ -90,6 +90,12 @@ export interface AuditWriter {
 
 interface Pending {
   rows: PendingRow[];
+  /** The rows with their chain columns, assigned at enqueue (so hashing overlaps the commit in flight). */
+  chained: ChainedRow[];
+  /** Chain position before this entry's rows. */
+  mark: { seq: number; hash: string };
+  /** Internal rows (the chain's genesis) that must be retried, not dropped, when a batch can go nowhere. */
+  survive: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -133,8 +139,6 @@ class Writer implements AuditWriter {
   #mode: "db" | "spool" = "db";
   #replayWanted = false;
   #probing = false;
-  #genesis: PendingRow;
-  #genesisDurable = false;
   #closed = false;
   #lastError: string | null = null;
   #resolveRecovered!: () => void;
@@ -165,15 +169,6 @@ class Writer implements AuditWriter {
     this.#maxBatchRows = Math.max(1, opts.maxBatchRows ?? 500);
     this.#maxBatchDelayMs = Math.max(0, opts.maxBatchDelayMs ?? 0);
     this.#commitTimeoutMs = Math.max(1, opts.commitTimeoutMs ?? 5_000);
-    this.#genesis = {
-      table: "chains",
-      row: normalizeRow("chains", {
-        writer_name: opts.writerName,
-        host: this.#host,
-        pid: process.pid,
-        started_at: new Date(),
-      }),
-    };
     this.recovered = new Promise((resolve) => {
       this.#resolveRecovered = resolve;
     });
@@ -190,9 +185,21 @@ class Writer implements AuditWriter {
       this.#replayWanted = true;
       await this.#drain();
     }
-    // Register the chain now: its genesis row rides with the first commit, or with this empty one.
-    await this.#enqueue([]).catch((err) =>
-      this.#deps.logger?.error({ err: describeError(err) }, "chain registration failed"),
+    // Register the chain: its genesis row (seq 0) goes first, and is retried until it is stored somewhere.
+    const genesis: PendingRow = {
+      table: "chains",
+      row: normalizeRow("chains", {
+        writer_name: this.writerName,
+        host: this.#host,
+        pid: process.pid,
+        started_at: new Date(),
+      }),
+    };
+    await this.#enqueue([genesis], true).catch((err) =>
+      this.#deps.logger?.error(
+        { err: describeError(err) },
+        "chain registration not stored yet; it is retried",
+      ),
     );
     const probeMs = Math.max(50, this.#opts.probeIntervalMs ?? 1_000);
     this.#timers.push(setInterval(() => void this.#probe(), probeMs).unref());
@@ -297,12 +304,38 @@ class Writer implements AuditWriter {
     return this.#enqueue(rows);
   }
 
-  #enqueue(rows: PendingRow[]): Promise<void> {
+  #enqueue(rows: PendingRow[], survive = false): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ rows, resolve, reject });
+      const mark = this.#chain.mark();
+      const chained = rows.map((r) => prepareRow(this.#chain.append(r)));
+      this.#queue.push({ rows, chained, mark, survive, resolve, reject });
       this.#queuedRows += rows.length;
       this.#kick();
     });
+  }
+
+  /**
+   * A batch could be stored nowhere: its callers get StoreUnavailableError, and the chain is rewound to
+   * before it, so what is still queued (plus any internal rows of the batch) is chained again without a hole.
+   */
+  #dropBatch(batch: Pending[], err: Error): void {
+    const first = batch[0];
+    if (!first) return;
+    this.#chain.rewind(first.mark);
+    const survivors = batch.filter((p) => p.survive);
+    for (const p of batch) p.reject(err);
+    for (const p of survivors) {
+      // Its waiter was told; the rows themselves go back in front of the queue.
+      p.resolve = () => {};
+      p.reject = () => {};
+      this.#queuedRows += p.rows.length;
+    }
+    const requeue = [...survivors, ...this.#queue];
+    for (const p of requeue) {
+      p.mark = this.#chain.mark();
+      p.chained = p.rows.map((r) => prepareRow(this.#chain.append(r)));
+    }
+    this.#queue = requeue;
   }
 
   #kick(): void {
@@ -352,10 +385,8 @@ class Writer implements AuditWriter {
 
   async #commitNext(): Promise<void> {
     const batch = this.#takeBatch();
-    const mark = this.#chain.mark();
     const rows: ChainedRow[] = [];
-    if (!this.#genesisDurable) rows.push(this.#chain.append(this.#genesis));
-    for (const p of batch) for (const r of p.rows) rows.push(this.#chain.append(r));
+    for (const p of batch) for (const r of p.chained) rows.push(r);
     if (rows.length === 0) {
       for (const p of batch) p.resolve();
       return;
@@ -365,7 +396,6 @@ class Writer implements AuditWriter {
         await this.#withTimeout(this.#deps.backend.session((s) => insertRows(s, rows)));
         this.#stats.commits++;
         this.#stats.committedRows += rows.length;
-        this.#genesisDurable = true;
         for (const p of batch) p.resolve();
         return;
       } catch (err) {
@@ -376,17 +406,14 @@ class Writer implements AuditWriter {
       await this.#spool.append(rows);
       this.#stats.spoolAppends++;
       this.#stats.spooledRowsTotal += rows.length;
-      this.#genesisDurable = true;
       for (const p of batch) p.resolve();
     } catch (err) {
-      this.#chain.rewind(mark);
-      this.#stats.refusedRecords += batch.length;
+      this.#stats.refusedRecords += batch.filter((p) => !p.survive).length;
       const why =
         `the audit record could not be stored: the database is unreachable (${this.#lastError ?? "unknown error"}) ` +
         `and the local spool ${this.#spool.ownPath} cannot be written (${describeError(err)})`;
       this.#deps.logger?.error({ spool: this.#spool.ownPath, err: describeError(err) }, "spool write failed");
-      const e = new StoreUnavailableError(why, { cause: err });
-      for (const p of batch) p.reject(e);
+      this.#dropBatch(batch, new StoreUnavailableError(why, { cause: err }));
     }
   }
 

@@ -151,13 +151,18 @@ describe.runIf(hasPg)("database unreachable (pg behind a TCP relay)", () => {
     });
     await w.requestStarted(requestRecord(uuid()));
     relay.cut();
-    const err = await w.requestStarted(requestRecord(uuid())).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect((err as StoreUnavailableError).code).toBe("store_unavailable");
-    expect((err as Error).message).toMatch(
-      /database is unreachable .* spool .*not-a-dir\/spool.* cannot be written/,
+    // Concurrent records: the first batch fails while others queue behind it (they are chained again).
+    const errs = await Promise.all(
+      Array.from({ length: 8 }, () => w.requestStarted(requestRecord(uuid())).catch((e: unknown) => e)),
     );
-    expect(w.stats().refusedRecords).toBe(1);
+    for (const err of errs) {
+      expect(err).toBeInstanceOf(StoreUnavailableError);
+      expect((err as StoreUnavailableError).code).toBe("store_unavailable");
+      expect((err as Error).message).toMatch(
+        /database is unreachable .* spool .*not-a-dir\/spool.* cannot be written/,
+      );
+    }
+    expect(w.stats().refusedRecords).toBe(8);
     relay.restore();
     await until(async () => {
       try {
