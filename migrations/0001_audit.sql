@@ -64,18 +64,26 @@ CREATE TABLE chain_closes (
 );
 CREATE INDEX chain_closes_closed_chain_idx ON chain_closes (closed_chain_id);
 
--- Extension point for retention (not written by anything yet): declares that seq range [from_seq, to_seq] of
--- a chain was deliberately removed; last_hash is the hash of row to_seq, so verify can resume the chain.
+-- Extension point for retention (nothing writes it yet): a row declares that seq range [from_seq, to_seq] of
+-- chain gap_chain_id was removed on purpose (e.g. a detached partition); last_hash is the hash of row to_seq,
+-- so verify can resume that chain after the gap. The declaration is itself a chained row (of the declaring
+-- writer's chain), so verify honours it only if that row verifies: an intruder who deletes rows cannot
+-- excuse the hole by inserting a declaration.
 CREATE TABLE chain_gaps (
-  chain_id    uuid        NOT NULL,
-  from_seq    bigint      NOT NULL,
-  to_seq      bigint      NOT NULL,
-  last_hash   text        NOT NULL,
-  reason      text        NOT NULL,
-  declared_at timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (chain_id, from_seq),
+  gap_chain_id uuid        NOT NULL,
+  from_seq     bigint      NOT NULL,
+  to_seq       bigint      NOT NULL,
+  last_hash    text        NOT NULL,
+  reason       text        NOT NULL,
+  declared_at  timestamptz NOT NULL,
+  chain_id     uuid        NOT NULL,
+  seq          bigint      NOT NULL,
+  prev_hash    text        NOT NULL,
+  hash         text        NOT NULL,
+  PRIMARY KEY (chain_id, seq),
   CHECK (from_seq >= 1 AND to_seq >= from_seq)
 );
+CREATE INDEX chain_gaps_gap_chain_idx ON chain_gaps (gap_chain_id);
 
 -- One row per client connection (CONNECT tunnel or interception), written when it opens.
 CREATE TABLE sessions (

@@ -90,6 +90,21 @@ export const TABLES: Readonly<Record<AuditTable, TableSpec>> = {
       ...chainColumns,
     ],
   },
+  chain_gaps: {
+    table: "chain_gaps",
+    nullable: new Set(),
+    idColumn: "gap_chain_id",
+    timeColumn: "declared_at",
+    columns: [
+      ["gap_chain_id", "uuid"],
+      ["from_seq", "bigint"],
+      ["to_seq", "bigint"],
+      ["last_hash", "text"],
+      ["reason", "text"],
+      ["declared_at", "timestamptz"],
+      ...chainColumns,
+    ],
+  },
   sessions: {
     table: "sessions",
     nullable: new Set(["sni", "refusal_status", "refusal_code", "refusal_details", ...identityNames]),
@@ -223,4 +238,5 @@ export const AUDIT_TABLES: readonly AuditTable[] = [
   "exchange_responses",
   "session_ends",
   "chain_closes",
+  "chain_gaps",
 ];

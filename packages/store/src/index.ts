@@ -40,4 +40,4 @@ export type * from "./schema.js";
 export { type OpenStoreOptions, openStore, type Store } from "./store.js";
 export type { StoreLogger } from "./store-types.js";
 export type { ChainProblem, ChainProblemKind, ChainReport, VerifyOptions, VerifyReport } from "./verify.js";
-export type { AuditWriter, WriterHealth, WriterOptions, WriterStats } from "./writer.js";
+export type { AuditWriter, WriterHealth, WriterOptions, WriterStats } from "./writer-types.js";

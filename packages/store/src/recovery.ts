@@ -1,8 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import { normalizeRow } from "./canonical.js";
+import { AUDIT_TABLES } from "./columns.js";
 import { isProcessAlive } from "./pglite-lock.js";
 import type { PendingRow } from "./rows.js";
-import type { AuditTable, Database } from "./schema.js";
+import type { Database } from "./schema.js";
 
 // Crash recovery at writer start. A SIGKILLed gateway leaves exchanges without a response row and sessions
 // without an end row. The next writer with the same name appends, in its own chain: an `incomplete` response
@@ -16,16 +17,6 @@ export interface OpenChain {
   openExchanges: Array<{ id: string }>;
   openSessions: Array<{ id: string; exchangeCount: number }>;
 }
-
-const CHAINED: readonly AuditTable[] = [
-  "chains",
-  "sessions",
-  "session_ends",
-  "exchanges",
-  "exchange_responses",
-  "findings",
-  "chain_closes",
-];
 
 /**
  * Chains of `writerName` that ended without a close row, excluding this writer, writers alive in this
@@ -97,7 +88,7 @@ async function openWorkOf(db: Kysely<Database>, chainId: string): Promise<OpenCh
     .execute();
   let lastSeq = -1n;
   let lastHash = "";
-  for (const table of CHAINED) {
+  for (const table of AUDIT_TABLES) {
     const row = await db
       .selectFrom(table)
       .select(["seq", "hash"])

@@ -41,13 +41,14 @@ export interface ChainClosesTable extends ChainColumns {
   last_hash: Col<string>;
 }
 
-export interface ChainGapsTable {
-  chain_id: Col<string>;
+/** Declared, deliberate removals of a seq range of a chain (retention); see migrations/0001_audit.sql. */
+export interface ChainGapsTable extends ChainColumns {
+  gap_chain_id: Col<string>;
   from_seq: BigIntCol;
   to_seq: BigIntCol;
   last_hash: Col<string>;
   reason: Col<string>;
-  declared_at: ColumnType<Date, Date | string | undefined, never>;
+  declared_at: Timestamp;
 }
 
 export interface IdentityColumns {
@@ -181,6 +182,7 @@ export interface Database {
 export type AuditTable =
   | "chains"
   | "chain_closes"
+  | "chain_gaps"
   | "sessions"
   | "session_ends"
   | "exchanges"

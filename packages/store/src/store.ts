@@ -13,7 +13,8 @@ import { findMigrationsDir, type MigrateResult, runMigrations } from "./migratio
 import type { Database } from "./schema.js";
 import type { StoreLogger } from "./store-types.js";
 import { type VerifyOptions, type VerifyReport, verifyChains } from "./verify.js";
-import { type AuditWriter, createAuditWriter, type WriterOptions } from "./writer.js";
+import { createAuditWriter } from "./writer.js";
+import type { AuditWriter, WriterOptions } from "./writer-types.js";
 
 export interface OpenStoreOptions {
   /** postgres://… → PostgreSQL (pg Pool); unset → embedded PGlite under `<dataDir>/db`; memory:// → PGlite in memory. */

@@ -1,16 +1,19 @@
-import type { Backend, SqlSession } from "./backend.js";
-import { GENESIS_HASH, PreHashed, rowHash } from "./canonical.js";
+import type { Backend } from "./backend.js";
+import { GENESIS_HASH, rowHash } from "./canonical.js";
 import { AUDIT_TABLES, TABLES } from "./columns.js";
 import type { AuditTable } from "./schema.js";
+import { type FetchedRow, listChains, TableCursor } from "./verify-read.js";
 
 // Chain verification: every chain is recomputed in seq order across all audit tables. The first problem of
 // each chain is reported: a hash that does not match the row, a prev_hash that does not match the previous
 // row, a missing seq (deleted row), a duplicate seq (fork), a missing genesis, or rows cut from / added after
 // a recorded close.
 //
-// Extension point for retention: a row in `chain_gaps` (chain_id, from_seq, to_seq, last_hash) declares
-// that seq range [from_seq, to_seq] was removed on purpose; verify then skips exactly that range and resumes
-// with prev_hash = last_hash (the hash of row to_seq). Nothing writes chain_gaps yet.
+// Extension point for retention: a row in `chain_gaps` (gap_chain_id, from_seq, to_seq, last_hash) declares
+// that seq range [from_seq, to_seq] of a chain was removed on purpose; verify then skips exactly that range
+// and resumes with prev_hash = last_hash (the hash of row to_seq). The declaration is a chained row of the
+// declaring writer's chain and is honoured only if that row itself verifies (checked after all chains are
+// verified, so a chain may declare a gap in itself). Nothing writes chain_gaps yet.
 
 export type ChainProblemKind =
   | "hash_mismatch"
@@ -59,104 +62,30 @@ export interface VerifyOptions {
   pageSize?: number;
 }
 
-interface FetchedRow {
-  table: AuditTable;
-  seq: number;
-  row: Record<string, unknown>;
-}
-
-function selectList(table: AuditTable): string {
-  return TABLES[table].columns
-    .map(([name, type]) => {
-      if (type === "bigtext") return `encode(sha256(convert_to("${name}", 'UTF8')), 'hex') AS "${name}"`;
-      if (type === "bytea") return `encode(sha256("${name}"), 'hex') AS "${name}"`;
-      return `"${name}"`;
-    })
-    .join(", ");
-}
-
-/** Pages one table's rows of one chain in seq order, never splitting a run of equal seqs across pages. */
-class TableCursor {
-  readonly table: AuditTable;
-  #from: number;
-  #buf: FetchedRow[] = [];
-  #done = false;
-  readonly #sql: string;
-  readonly #hashed: string[];
-  readonly #chainId: string;
-
-  constructor(
-    table: AuditTable,
-    chainId: string,
-    from: number,
-    pageSize: number,
-    readonly backend: Backend,
-  ) {
-    this.table = table;
-    this.#from = from;
-    this.#sql = `SELECT ${selectList(table)} FROM ${table} WHERE chain_id = $2 AND seq >= $1 ORDER BY seq LIMIT ${pageSize}`;
-    this.#chainId = chainId;
-    this.#hashed = TABLES[table].columns.filter(([, t]) => t === "bigtext" || t === "bytea").map(([n]) => n);
-    this.pageSize = pageSize;
-  }
-
-  readonly pageSize: number;
-
-  async head(): Promise<FetchedRow | null> {
-    if (this.#buf.length === 0 && !this.#done) await this.#fetch();
-    return this.#buf[0] ?? null;
-  }
-
-  shift(): void {
-    this.#buf.shift();
-  }
-
-  async #fetch(): Promise<void> {
-    const rows = await this.backend.session((s: SqlSession) =>
-      s.query<Record<string, unknown>>(this.#sql, [this.#from, this.#chainId]),
-    );
-    let page: FetchedRow[] = rows.map((row) => {
-      for (const n of this.#hashed)
-        if (row[n] !== null && row[n] !== undefined) row[n] = new PreHashed(String(row[n]));
-      return { table: this.table, seq: Number(row.seq), row };
-    });
-    if (page.length < this.pageSize) {
-      this.#done = true;
-    } else {
-      const last = (page.at(-1) as FetchedRow).seq;
-      const kept = page.filter((r) => r.seq !== last);
-      if (kept.length > 0) {
-        page = kept;
-        this.#from = last;
-      } else {
-        this.#from = last + 1;
-      }
-    }
-    this.#buf = page;
-  }
-}
-
-async function listChains(backend: Backend, since: Date | undefined): Promise<Map<string, number>> {
-  const parts = AUDIT_TABLES.map((t) =>
-    since
-      ? `SELECT chain_id, min(seq) AS start FROM ${t} WHERE "${TABLES[t].timeColumn}" >= $1 GROUP BY chain_id`
-      : `SELECT DISTINCT chain_id, 0 AS start FROM ${t}`,
-  );
-  const rows = await backend.session((s) =>
-    s.query<{ chain_id: string; start: string }>(
-      `SELECT chain_id, min(start) AS start FROM (${parts.join(" UNION ALL ")}) c GROUP BY chain_id ORDER BY chain_id`,
-      since ? [since] : [],
-    ),
-  );
-  return new Map(rows.map((r) => [r.chain_id, Number(r.start)]));
-}
-
 /** Recomputes every chain; see the file comment. */
 export async function verifyChains(backend: Backend, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const pageSize = Math.max(10, opts.pageSize ?? 1000);
   const chains = await listChains(backend, opts.since);
   const reports: ChainReport[] = [];
-  for (const [chainId, start] of chains) reports.push(await verifyChain(backend, chainId, start, pageSize));
+  const used: UsedGap[] = [];
+  for (const [chainId, start] of chains) {
+    const { report, usedGaps } = await verifyChain(backend, chainId, start, pageSize);
+    reports.push(report);
+    used.push(...usedGaps);
+  }
+  for (const g of untrustedGaps(reports, used)) {
+    const r = reports.find((x) => x.chainId === g.chainId);
+    if (!r || (r.problem && r.problem.seq <= g.fromSeq)) continue;
+    r.ok = false;
+    r.problem = {
+      chainId: g.chainId,
+      seq: g.fromSeq,
+      table: null,
+      rowId: null,
+      kind: "missing_seq",
+      message: `seq ${g.fromSeq}..${g.toSeq} missing; the gap declaration (chain ${g.declChain} seq ${g.declSeq}) does not verify`,
+    };
+  }
   const firstProblem = reports.find((r) => r.problem)?.problem ?? null;
   return {
     ok: firstProblem === null,
@@ -166,12 +95,32 @@ export async function verifyChains(backend: Backend, opts: VerifyOptions = {}): 
   };
 }
 
+interface UsedGap {
+  chainId: string;
+  fromSeq: number;
+  toSeq: number;
+  declChain: string;
+  declSeq: number;
+}
+
+/** A gap declaration counts only if its own (chained) row verified, or lies before what this run checked. */
+function untrustedGaps(reports: ChainReport[], used: UsedGap[]): UsedGap[] {
+  const byId = new Map(reports.map((r) => [r.chainId, r]));
+  return used.filter((g) => {
+    const decl = byId.get(g.declChain);
+    if (!decl || decl.firstSeq === null) return true;
+    if (g.declSeq < decl.firstSeq) return false;
+    if (decl.lastSeq === null || g.declSeq > decl.lastSeq) return true;
+    return decl.problem !== null && decl.problem.seq <= g.declSeq;
+  });
+}
+
 async function verifyChain(
   backend: Backend,
   chainId: string,
   start: number,
   pageSize: number,
-): Promise<ChainReport> {
+): Promise<{ report: ChainReport; usedGaps: UsedGap[] }> {
   const meta = await backend.session(async (s) => ({
     writer: await s.query<{ writer_name: string }>("SELECT writer_name FROM chains WHERE chain_id = $1", [
       chainId,
@@ -185,14 +134,23 @@ async function verifyChain(
       "SELECT reason, last_seq, last_hash, chain_id FROM chain_closes WHERE closed_chain_id = $1 ORDER BY reason",
       [chainId],
     ),
-    gaps: await s.query<{ from_seq: string; to_seq: string; last_hash: string }>(
-      "SELECT from_seq, to_seq, last_hash FROM chain_gaps WHERE chain_id = $1",
-      [chainId],
-    ),
+    gaps: await s.query<{
+      from_seq: string;
+      to_seq: string;
+      last_hash: string;
+      chain_id: string;
+      seq: string;
+    }>("SELECT from_seq, to_seq, last_hash, chain_id, seq FROM chain_gaps WHERE gap_chain_id = $1", [
+      chainId,
+    ]),
   }));
   const gaps = new Map(
-    meta.gaps.map((g) => [Number(g.from_seq), { to: Number(g.to_seq), lastHash: g.last_hash }]),
+    meta.gaps.map((g) => [
+      Number(g.from_seq),
+      { to: Number(g.to_seq), lastHash: g.last_hash, declChain: g.chain_id, declSeq: Number(g.seq) },
+    ]),
   );
+  const usedGaps: UsedGap[] = [];
   const report: ChainReport = {
     chainId,
     writerName: meta.writer[0]?.writer_name ?? null,
@@ -255,6 +213,13 @@ async function verifyChain(
       const gap = gaps.get(expected);
       if (gap && gap.to === r.seq - 1) {
         prevHash = gap.lastHash;
+        usedGaps.push({
+          chainId,
+          fromSeq: expected,
+          toSeq: gap.to,
+          declChain: gap.declChain,
+          declSeq: gap.declSeq,
+        });
       } else {
         fail(
           "missing_seq",
@@ -305,5 +270,5 @@ async function verifyChain(
       fail("hash_mismatch", lastSeq, null, `row ${lastSeq} does not have the hash its chain close recorded`);
     }
   }
-  return report;
+  return { report, usedGaps };
 }

@@ -1,6 +1,8 @@
 import { backends } from "@copilot-audit/testkit";
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { normalizeRow } from "../src/canonical.js";
+import { Chain } from "../src/chain.js";
 import type { AuditWriter, Database } from "../src/index.js";
 import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
 
@@ -189,33 +191,92 @@ describe.each(await backends())("verify on %s", (backend) => {
     expect((await t.store.verify()).ok).toBe(true);
   });
 
-  it("honours a declared chain gap (the retention extension point), and only that exact range", async () => {
-    const rows = await t.store.db
-      .selectFrom("exchange_responses")
-      .selectAll()
-      .where("chain_id", "=", w.chainId)
-      .orderBy("seq")
-      .execute();
-    const victim = rows[0];
-    if (!victim) throw new Error("no rows");
-    await asTamperer(t.store.db, [
-      sql`DELETE FROM exchange_responses WHERE exchange_id = ${victim.exchange_id}`,
-    ]);
-    expect((await t.store.verify()).firstProblem?.kind).toBe("missing_seq");
-    await t.store.db
-      .insertInto("chain_gaps")
-      .values({
-        chain_id: w.chainId,
-        from_seq: victim.seq,
-        to_seq: victim.seq,
-        last_hash: victim.hash,
-        reason: "test retention",
-      })
-      .execute();
-    expect((await t.store.verify()).ok).toBe(true);
-    await asTamperer(t.store.db, [sql`DELETE FROM chain_gaps`]);
-    await t.store.db.insertInto("exchange_responses").values(victim).execute();
-    expect((await t.store.verify()).ok).toBe(true);
+  describe("declared gaps (the retention extension point)", () => {
+    /** A retention-like writer chain (genesis + one chain_gaps row) declaring [from, to] of `w`'s chain removed. */
+    async function declareGap(from: string, to: string, lastHash: string) {
+      const chain = new Chain(uuid());
+      const genesis = chain.append({
+        table: "chains",
+        row: normalizeRow("chains", { writer_name: "retention", host: "h", pid: 1, started_at: new Date() }),
+      });
+      const gap = chain.append({
+        table: "chain_gaps",
+        row: normalizeRow("chain_gaps", {
+          gap_chain_id: w.chainId,
+          from_seq: from,
+          to_seq: to,
+          last_hash: lastHash,
+          reason: "retention: partition detached",
+          declared_at: new Date(),
+        }),
+      });
+      await t.store.db
+        .insertInto("chains")
+        .values(genesis.row as never)
+        .execute();
+      await t.store.db
+        .insertInto("chain_gaps")
+        .values(gap.row as never)
+        .execute();
+      return { chainId: chain.chainId, seq: 1 };
+    }
+
+    it("a verified declaration excuses exactly its range; a tampered or forged one does not", async () => {
+      const rows = await t.store.db
+        .selectFrom("exchange_responses")
+        .selectAll()
+        .where("chain_id", "=", w.chainId)
+        .orderBy("seq")
+        .execute();
+      const victim = rows[0];
+      if (!victim) throw new Error("no rows");
+      await asTamperer(t.store.db, [
+        sql`DELETE FROM exchange_responses WHERE exchange_id = ${victim.exchange_id}`,
+      ]);
+      expect((await t.store.verify()).firstProblem?.kind).toBe("missing_seq");
+
+      const decl = await declareGap(victim.seq, victim.seq, victim.hash);
+      expect((await t.store.verify()).firstProblem).toBeNull();
+
+      // An intruder edits the declaration: its own chain breaks, so the gap is no longer excused.
+      await asTamperer(t.store.db, [
+        sql`UPDATE chain_gaps SET reason = 'nothing to see' WHERE chain_id = ${decl.chainId}`,
+      ]);
+      const r = await t.store.verify();
+      expect(r.chains.find((c) => c.chainId === decl.chainId)?.problem?.kind).toBe("hash_mismatch");
+      expect(r.chains.find((c) => c.chainId === w.chainId)?.problem).toMatchObject({
+        kind: "missing_seq",
+        seq: Number(victim.seq),
+      });
+      await asTamperer(t.store.db, [
+        sql`DELETE FROM chain_gaps`,
+        sql`DELETE FROM chains WHERE chain_id = ${decl.chainId}`,
+      ]);
+
+      // A forged declaration that is not part of any verified chain does not count either.
+      await t.store.db
+        .insertInto("chain_gaps")
+        .values({
+          gap_chain_id: w.chainId,
+          from_seq: victim.seq,
+          to_seq: victim.seq,
+          last_hash: victim.hash,
+          reason: "forged",
+          declared_at: new Date(),
+          chain_id: uuid(),
+          seq: 1,
+          prev_hash: "0".repeat(64),
+          hash: "0".repeat(64),
+        })
+        .execute();
+      expect((await t.store.verify()).chains.find((c) => c.chainId === w.chainId)?.problem?.kind).toBe(
+        "missing_seq",
+      );
+      await asTamperer(t.store.db, [sql`DELETE FROM chain_gaps`]);
+
+      await t.store.db.insertInto("exchange_responses").values(victim).execute();
+      expect((await t.store.verify()).ok).toBe(true);
+    });
   });
 
   it("verifies from `since` on (a chain starts at its first row at or after it)", async () => {
