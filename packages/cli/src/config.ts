@@ -5,8 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { DEFAULT_INTERCEPT_HOSTS, parseHostPattern } from "@copilot-audit/gateway";
+import { parseRedactConfig } from "@copilot-audit/redact";
 
 export class ConfigError extends Error {
   readonly code = "config_invalid";
@@ -254,6 +256,57 @@ export const KEYS = {
     default: null as string | null,
     help: "the sentence every 407 ends with: how developers get a token (default: depends on the issuer)",
   },
+  redact: {
+    parse: (v: unknown) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? (v as Record<string, unknown>)
+        : fail("an object (see docs/configuration.md#redact)"),
+    default: {} as Record<string, unknown>,
+    help: "masking: requestMode, responseMode, rules, disable, allowlist, maxHoldBytes, maxBufferBytes, maxEventBytes (config file)",
+  },
+  redactRequest: {
+    env: "COPILOT_AUDIT_REDACT_REQUEST",
+    parse: oneOf("off", "report", "mask", "block"),
+    default: null as "off" | "report" | "mask" | "block" | null,
+    help: "secrets in prompts: off | report | mask | block (overrides redact.requestMode; default mask)",
+  },
+  redactResponse: {
+    env: "COPILOT_AUDIT_REDACT_RESPONSE",
+    parse: oneOf("off", "report", "mask", "block"),
+    default: null as "off" | "report" | "mask" | "block" | null,
+    help: "secrets in completions: off | report | mask | block (overrides redact.responseMode; default mask)",
+  },
+  bodyCapBytes: {
+    env: "COPILOT_AUDIT_BODY_CAP",
+    flag: "--body-cap",
+    parse: bytes,
+    default: 1024 * 1024,
+    help: "largest body stored per request/response (the sha256 and size always cover all of it)",
+  },
+  fingerprintKey: {
+    env: "COPILOT_AUDIT_FINGERPRINT_KEY",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "HMAC key for fingerprints of secrets (64 hex digits or base64 of >= 32 bytes); default <dataDir>/fingerprint.key — replicas sharing a database must share it",
+  },
+  instanceName: {
+    env: "COPILOT_AUDIT_INSTANCE",
+    parse: str,
+    default: hostname(),
+    help: "this gateway's name in the audit log (each instance keeps its own hash chain)",
+  },
+  migrate: {
+    env: "COPILOT_AUDIT_MIGRATE",
+    flag: "--no-migrate",
+    parse: (v: unknown) =>
+      v === true || v === "true" || v === "1"
+        ? true
+        : v === false || v === "false" || v === "0"
+          ? false
+          : fail("true or false"),
+    default: true,
+    help: "apply database migrations at start",
+  },
   maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
 } satisfies Record<string, KeySpec<unknown>>;
 
@@ -272,6 +325,11 @@ export interface ConfigInput {
 
 export function loadConfig(input: ConfigInput): AppConfig {
   const config = loadKeys(input);
+  try {
+    parseRedactConfig(redactSection(config));
+  } catch (e) {
+    throw new ConfigError(`invalid ${(e as Error).message}`);
+  }
   if (config.oidcIssuer && config.oidcAudience.length === 0) {
     throw new ConfigError(
       "invalid oidcAudience: required with oidcIssuer (--oidc-audience AUD, the audience your IdP puts in tokens for this gateway)",
@@ -341,6 +399,15 @@ function loadKeys(input: ConfigInput): AppConfig {
     sources[name] = source;
   }
   return { ...(out as { [K in keyof Keys]: Keys[K]["default"] }), sources };
+}
+
+/** The `redact` section with the per-direction flags applied on top. */
+export function redactSection(config: AppConfig): Record<string, unknown> {
+  return {
+    ...config.redact,
+    ...(config.redactRequest ? { requestMode: config.redactRequest } : {}),
+    ...(config.redactResponse ? { responseMode: config.redactResponse } : {}),
+  };
 }
 
 export function kebab(name: string): string {

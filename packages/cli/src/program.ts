@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { caCommand } from "./commands/ca.js";
 import { pacCommand } from "./commands/pac.js";
 import { startCommand } from "./commands/start.js";
+import { migrateCommand, verifyCommand } from "./commands/store.js";
 import { tokenCommand } from "./commands/token.js";
 import { ConfigError } from "./config.js";
 
@@ -14,6 +15,8 @@ export function buildProgram(): Command {
   program.addCommand(caCommand());
   program.addCommand(pacCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(migrateCommand());
+  program.addCommand(verifyCommand());
   return program;
 }
 

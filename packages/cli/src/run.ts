@@ -3,13 +3,17 @@ import {
   createLogger,
   ensureCaFiles,
   Gateway,
+  type GatewayOptions,
   HostMatcher,
   type LoadedCa,
+  type Logger,
   patternsOutsideConstraints,
   readCaFiles,
 } from "@copilot-audit/gateway";
-import { type AppConfig, absolute, ConfigError } from "./config.js";
-import { configureIdentity } from "./identity.js";
+import { type Detector, parseRedactConfig, type RedactConfig } from "@copilot-audit/redact";
+import { openStore } from "@copilot-audit/store";
+import { type AppConfig, absolute, ConfigError, redactSection } from "./config.js";
+import { type ConfiguredIdentity, configureIdentity } from "./identity.js";
 
 /** `copilot-audit start`: builds every part from the config, listens, and shuts down cleanly on SIGINT/SIGTERM. */
 export async function runGateway(config: AppConfig, opts: { explain?: boolean } = {}): Promise<void> {
@@ -45,26 +49,11 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
   );
   const proxyAddress = `${config.listen.host}:${config.listen.port === 0 ? "<port>" : config.listen.port}`;
   const identity = await configureIdentity(config, proxyAddress, log);
-  const gateway = new Gateway({
-    listen: config.listen,
-    intercept: config.intercept,
-    ca: loaded.ca,
-    logger: log,
-    resolve: new Map(config.resolve),
-    upstreamCaPems,
-    allowPorts: config.allowPorts,
-    leafKeyType: config.leafKeyType,
-    maxRequestBodyBytes: config.maxRequestBodyBytes,
-    maxHeaderBytes: config.maxHeaderBytes,
-    pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
-    auth: {
-      authenticator: identity.authenticator,
-      policy: { allowGroups: config.allowGroups, approvalGroups: [], approverGroups: [] },
-      passthroughAuth: config.passthroughAuth,
-      tokenHelp: identity.tokenHelp,
-    },
-  });
+  const { config: redact, detector } = parseRedactConfig(redactSection(config));
   if (opts.explain) {
+    const gateway = new Gateway(
+      gatewayOptions(config, loaded, identity, log, upstreamCaPems, { redact, detector }, () => ""),
+    );
     process.stdout.write(
       `${gateway.pipeline
         .explain()
@@ -73,10 +62,27 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     );
     return;
   }
+  const store = await openStore({
+    databaseUrl: config.databaseUrl ?? undefined,
+    dataDir: absolute(config.dataDir),
+    migrate: config.migrate,
+    bodyCapBytes: config.bodyCapBytes,
+    fingerprintKey: config.fingerprintKey ?? undefined,
+    logger: log.child({ component: "store" }),
+  });
+  const writer = await store.createWriter({ writerName: config.instanceName });
+  log.info({ database: store.kind, chain: writer.chainId, writer: writer.writerName }, "audit store open");
+  const fingerprint = (secret: string) => store.fingerprint(secret);
+  const gateway = new Gateway({
+    ...gatewayOptions(config, loaded, identity, log, upstreamCaPems, { redact, detector }, fingerprint),
+    writer,
+  });
   let address: Awaited<ReturnType<Gateway["listen"]>>;
   try {
     address = await gateway.listen();
   } catch (e) {
+    await writer.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
     if (err.code === "EADDRINUSE")
       throw new ConfigError(`invalid listen: ${config.listen.host}:${config.listen.port} is already in use`);
@@ -126,8 +132,51 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  await writer.close();
+  await store.close();
   log.info("stopped");
   log.flush();
+}
+
+function gatewayOptions(
+  config: AppConfig,
+  loaded: LoadedCa,
+  identity: ConfiguredIdentity,
+  log: Logger,
+  upstreamCaPems: string[],
+  masking: { redact: RedactConfig; detector: Detector },
+  fingerprint: (secret: string) => string,
+): GatewayOptions {
+  return {
+    listen: config.listen,
+    intercept: config.intercept,
+    ca: loaded.ca,
+    logger: log,
+    resolve: new Map(config.resolve),
+    upstreamCaPems,
+    allowPorts: config.allowPorts,
+    leafKeyType: config.leafKeyType,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
+    maxHeaderBytes: config.maxHeaderBytes,
+    pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
+    auth: {
+      authenticator: identity.authenticator,
+      policy: { allowGroups: config.allowGroups, approvalGroups: [], approverGroups: [] },
+      passthroughAuth: config.passthroughAuth,
+      tokenHelp: identity.tokenHelp,
+      fingerprint,
+    },
+    redact: {
+      detector: masking.detector,
+      requestMode: masking.redact.requestMode,
+      responseMode: masking.redact.responseMode,
+      fingerprint,
+      maxDecodedBytes: config.maxRequestBodyBytes * 4,
+      maxHoldBytes: masking.redact.maxHoldBytes,
+      maxBufferBytes: masking.redact.maxBufferBytes,
+      maxEventBytes: masking.redact.maxEventBytes,
+    },
+  };
 }
 
 async function loadOrCreateCa(

@@ -11,6 +11,7 @@ import {
   type Identity,
   type IdentityError,
   isIdentityError,
+  parseProxyAuthorization,
 } from "@copilot-audit/identity";
 import { GatewayError } from "./errors.js";
 import type { Session } from "./session.js";
@@ -23,6 +24,8 @@ export interface AuthOptions {
   passthroughAuth: PassthroughAuth;
   /** One sentence appended to every 407: how a developer gets a token here. */
   tokenHelp: string;
+  /** Keyed fingerprint for the audit log (the store's HMAC); default: the token's plain sha256. */
+  fingerprint?: (token: string) => string;
 }
 
 export const PROXY_AUTHENTICATE = [
@@ -50,6 +53,7 @@ export function connectAuthorizer(opts: AuthOptions) {
       if (opts.passthroughAuth === "open" && header === undefined) return undefined;
       try {
         session.identity = await opts.authenticator.authenticate(header);
+        session.tokenFingerprint = keyedFingerprint(opts, header);
         return undefined;
       } catch (e) {
         if (!isIdentityError(e)) throw e;
@@ -72,6 +76,7 @@ export function connectAuthorizer(opts: AuthOptions) {
       return credentialError(e, opts.tokenHelp);
     }
     session.identity = identity;
+    session.tokenFingerprint = keyedFingerprint(opts, header);
     const decision = evaluateAccess(opts.policy, identity);
     if (!decision.allowed) {
       return new GatewayError("forbidden", `Copilot access denied for ${who(identity)}: ${decision.message}`);
@@ -92,6 +97,10 @@ export function credentialError(e: IdentityError, tokenHelp: string): GatewayErr
   return new GatewayError("proxy_auth_required", `proxy authentication failed: ${e.message}. ${tokenHelp}`, {
     "proxy-authenticate": PROXY_AUTHENTICATE,
   });
+}
+
+function keyedFingerprint(opts: AuthOptions, header: string | string[] | undefined): string | null {
+  return opts.fingerprint ? opts.fingerprint(parseProxyAuthorization(header)) : null;
 }
 
 export function who(identity: Identity): string {

@@ -1,4 +1,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import {
+  classifyEndpoint,
+  type EndpointKind,
+  type Finding,
+  type ResponseRedactor,
+} from "@copilot-audit/redact";
 import type { Logger } from "pino";
 import type { Authority } from "./authority.js";
 import type { GatewayError } from "./errors.js";
@@ -10,7 +16,7 @@ export type Outcome = "completed" | "aborted" | "upstream_error" | "refused";
 /**
  * One HTTP request/response inside an intercepted connection, as the pipeline stages see it. Stages
  * read the client's request, may edit what goes upstream (`requestHeaders`, `requestBody`) and what goes
- * back (`responseHeaders`, body transforms), and leave notes for the recorder.
+ * back (`responseHeaders`, body transforms), and leave what they found for the recorder.
  */
 export class Exchange {
   readonly id = uuidv7();
@@ -45,7 +51,7 @@ export class Exchange {
   upstreamResponse: IncomingMessage | null = null;
   responseStatus = 0;
   responseHeaders: OutgoingHttpHeaders = {};
-  /** Body bytes written to the client. */
+  /** Response body bytes received from the upstream (before decoding and redaction). */
   responseBodyBytes = 0;
 
   outcome: Outcome | null = null;
@@ -57,8 +63,22 @@ export class Exchange {
     firstByteMs?: number;
     endMs?: number;
   } = {};
-  /** Free-form notes stages leave for each other (e.g. the redactor's findings for the recorder). */
-  readonly notes = new Map<string, unknown>();
+  /** When the upstream response head arrived. */
+  respondedAt: Date | null = null;
+
+  // --- what the redaction stages leave for the recorder ---
+  /** Copilot endpoint kind (completions, chat, responses, messages, token, …). */
+  readonly endpoint: EndpointKind;
+  /** Secrets found in the request body. */
+  requestFindings: readonly Finding[] = [];
+  /** The decoded request body as it should be stored (masked); null = nothing read. */
+  recordRequestBody: Uint8Array | null = null;
+  /** The request row is durable. */
+  requestRecorded = false;
+  /** The response redactor (findings, completion text, the masked copy in report mode). */
+  responseRedactor: ResponseRedactor | null = null;
+  /** In report mode the client gets the original bytes; the record must take the masked copy from the redactor. */
+  recordFromRedactor = false;
 
   constructor(init: {
     session: Session;
@@ -80,6 +100,7 @@ export class Exchange {
     this.path = init.path;
     this.audited = init.audited;
     this.requestHeaders = init.requestHeaders;
+    this.endpoint = init.audited ? classifyEndpoint(init.target.host, init.path) : "other";
   }
 
   /** A child logger bound to this exchange, created on first use (most exchanges log nothing). */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import type { Duplex } from "node:stream";
+import type { AuditWriter } from "@copilot-audit/store";
 import type { Logger } from "pino";
 import { handleAdmin } from "./admin.js";
 import { type AuthOptions, connectAuthorizer } from "./auth.js";
@@ -17,10 +18,11 @@ import { HostMatcher } from "./hosts.js";
 import { Interceptor } from "./intercept.js";
 import { Metrics } from "./metrics.js";
 import { renderPac } from "./pac.js";
-import { buildStages, Pipeline, type StageDeps } from "./pipeline.js";
+import { buildStages, Pipeline, type RedactDeps, type StageDeps } from "./pipeline.js";
 import { replyOnResponse, replyOnSocket } from "./reply.js";
 import { isAuditedPath } from "./routing.js";
 import { Session } from "./session.js";
+import { SessionRecorder } from "./session-recorder.js";
 import { runTunnel } from "./tunnel.js";
 import { Upstream } from "./upstream.js";
 
@@ -64,8 +66,12 @@ export interface GatewayOptions {
   pacProxies?: readonly string[];
   /** Identity: verified tokens at CONNECT, group policy, expiry on every exchange. Without it, no authentication. */
   auth?: AuthOptions;
-  /** Dependencies of the optional pipeline stages (approvals, redaction, recording). */
-  stageDeps?: Omit<StageDeps, "upstream" | "auth">;
+  /** Secret masking in both directions (default: none). */
+  redact?: RedactDeps;
+  /** The audit writer: sessions and every audited exchange are recorded (default: nothing is recorded). */
+  writer?: AuditWriter;
+  /** Dependencies of further pipeline stages (approvals). */
+  stageDeps?: Omit<StageDeps, "upstream" | "auth" | "redact" | "writer">;
   hooks?: GatewayHooks;
 }
 
@@ -106,6 +112,7 @@ export class Gateway {
   readonly #inflight = new Set<Exchange>();
   #closing = false;
   readonly #authorizeHook: GatewayHooks["authorize"];
+  readonly #recorder: SessionRecorder | null;
   #startedAt = Date.now();
 
   constructor(opts: GatewayOptions) {
@@ -124,9 +131,12 @@ export class Gateway {
       idleTimeoutMs: this.#timeouts.upstreamIdleMs,
     });
     this.#authorizeHook = opts.auth ? connectAuthorizer(opts.auth) : opts.hooks?.authorize;
+    this.#recorder = opts.writer ? new SessionRecorder(opts.writer, this.#log) : null;
     this.pipeline = new Pipeline(
       buildStages({
         ...opts.stageDeps,
+        ...(opts.redact ? { redact: opts.redact } : {}),
+        ...(opts.writer ? { writer: opts.writer } : {}),
         upstream: this.#upstream,
         ...(opts.auth
           ? { auth: { authenticator: opts.auth.authenticator, tokenHelp: opts.auth.tokenHelp } }
@@ -274,18 +284,20 @@ export class Gateway {
     if (refusal) {
       session.mode = "refused";
       session.closeReason = refusal.code;
-      this.#opts.hooks?.sessionOpened?.(session);
+      session.refusal = { status: refusal.status, code: refusal.code, details: refusal.message };
+      this.#opened(session);
       this.#refuse(socket, refusal, session.log, where);
-      this.#opts.hooks?.sessionClosed?.(session, {
+      this.#closed(session, {
         bytesFromClient: socket.bytesRead,
         bytesToClient: socket.bytesWritten,
       });
       return;
     }
-    this.#opts.hooks?.sessionOpened?.(session);
     session.log.debug({ target: where, mode }, "CONNECT accepted");
     if (mode === "tunnel") {
+      // The session row waits for the ClientHello, so it carries the SNI (and a fronting refusal).
       const r = await runTunnel(session, socket, head, {
+        onDecided: () => this.#opened(session),
         resolve: this.#opts.resolve,
         intercept: this.intercept,
         connectTimeoutMs: this.#timeouts.upstreamConnectMs,
@@ -310,17 +322,28 @@ export class Gateway {
         { direction: "down" },
         r.bytesToClient,
       );
-      this.#opts.hooks?.sessionClosed?.(session, {
+      this.#closed(session, {
         bytesFromClient: r.bytesFromClient,
         bytesToClient: r.bytesToClient,
       });
     } else {
+      this.#opened(session);
       await this.#interceptor.accept(session, socket, head);
-      this.#opts.hooks?.sessionClosed?.(session, {
+      this.#closed(session, {
         bytesFromClient: socket.bytesRead,
         bytesToClient: socket.bytesWritten,
       });
     }
+  }
+
+  #opened(session: Session): void {
+    this.#recorder?.sessionOpened(session);
+    this.#opts.hooks?.sessionOpened?.(session);
+  }
+
+  #closed(session: Session, stats: { bytesFromClient: number; bytesToClient: number }): void {
+    this.#recorder?.sessionClosed(session, stats);
+    this.#opts.hooks?.sessionClosed?.(session, stats);
   }
 
   async #authorize(req: IncomingMessage, session: Session): Promise<GatewayError | undefined> {
@@ -430,12 +453,13 @@ export class Gateway {
     if (refusal) {
       session.mode = "refused";
       session.closeReason = refusal.code;
-      this.#opts.hooks?.sessionOpened?.(session);
+      session.refusal = { status: refusal.status, code: refusal.code, details: refusal.message };
+      this.#opened(session);
       replyOnResponse(res, refusal);
-      this.#opts.hooks?.sessionClosed?.(session, { bytesFromClient: 0, bytesToClient: 0 });
+      this.#closed(session, { bytesFromClient: 0, bytesToClient: 0 });
       return;
     }
-    this.#opts.hooks?.sessionOpened?.(session);
+    this.#opened(session);
     const path = `${u.pathname}${u.search}`;
     const ex = new Exchange({
       session,
@@ -449,7 +473,7 @@ export class Gateway {
     });
     await this.#run(ex);
     session.closeReason = ex.outcome ?? "closed";
-    this.#opts.hooks?.sessionClosed?.(session, {
+    this.#closed(session, {
       bytesFromClient: ex.requestBodyBytes,
       bytesToClient: ex.responseBodyBytes,
     });
@@ -457,6 +481,15 @@ export class Gateway {
 
   #health(): { ok: boolean; body: Record<string, unknown> } {
     const extra = this.#opts.hooks?.health?.() ?? { ok: true, details: {} };
+    if (this.#opts.writer) {
+      const h = this.#opts.writer.health();
+      extra.details.store = {
+        database: h.database,
+        spooledRows: h.spooledRows,
+        queued: h.queued,
+        lastError: h.lastError,
+      };
+    }
     if (this.#opts.auth) {
       const st = this.#opts.auth.authenticator.status();
       extra.details.identity = {

@@ -6,7 +6,9 @@ import type { ServerResponse } from "node:http";
 import { type Readable, Transform } from "node:stream";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Authenticator } from "@copilot-audit/identity";
-import type { DECODABLE_ENCODINGS } from "./encodings.js";
+import { createDetector, type Detector, type RedactMode } from "@copilot-audit/redact";
+import type { AuditWriter } from "@copilot-audit/store";
+import { type Coding, codingOf } from "./codings.js";
 import { GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { deleteHeader, getHeader } from "./headers.js";
@@ -14,6 +16,9 @@ import { replyOnResponse } from "./reply.js";
 import type { BodyTransform, Stage, StageResult } from "./stage.js";
 import { hostCheck } from "./stages/host-check.js";
 import { identify } from "./stages/identify.js";
+import { recordRequest, recordResponse } from "./stages/record.js";
+import { redactRequest } from "./stages/redact-request.js";
+import { redactResponse } from "./stages/redact-response.js";
 import { upstream } from "./stages/upstream.js";
 import type { Upstream } from "./upstream.js";
 
@@ -22,14 +27,48 @@ export interface StageDeps {
   upstream: Upstream;
   /** Identity: verifies tokens; with it, every exchange re-checks the CONNECT identity's expiry. */
   auth?: { authenticator: Authenticator; tokenHelp: string };
+  /** Secret masking, per direction. */
+  redact?: RedactDeps;
+  /** The audit writer: with it, every audited exchange is recorded (the request durably, before forwarding). */
+  writer?: AuditWriter;
+}
+
+export interface RedactDeps {
+  detector: Detector;
+  requestMode: RedactMode;
+  responseMode: RedactMode;
+  fingerprint: (secret: string) => string;
+  maxDecodedBytes: number;
+  maxHoldBytes?: number;
+  maxBufferBytes?: number;
+  maxEventBytes?: number;
+}
+
+let off: RedactDeps | null = null;
+/** Redaction switched off in both directions: still decodes bodies and assembles completion text. */
+function noRedaction(): RedactDeps {
+  off ??= {
+    detector: createDetector(),
+    requestMode: "off",
+    responseMode: "off",
+    fingerprint: () => "",
+    maxDecodedBytes: 64 * 1024 * 1024,
+  };
+  return off;
 }
 
 /** The pipeline, top to bottom. A stage whose dependency is not configured is left out, never stubbed. */
 export function buildStages(deps: StageDeps): Stage[] {
+  // Recording without masking still assembles the completion text: a redactor in mode "off" does that.
+  const redact = deps.redact ?? (deps.writer ? noRedaction() : undefined);
   const stages: Array<Stage | false | undefined> = [
-    hostCheck(), //                  421 when the Host header does not name the CONNECT target
-    deps.auth && identify(deps.auth.authenticator, deps.auth.tokenHelp), // 407 + close when the token has expired
-    upstream(deps.upstream), //      forward to the CONNECT target (never the Host header), stream back
+    hostCheck(), //            421 when the Host header does not name the CONNECT target
+    deps.auth && identify(deps.auth.authenticator, deps.auth.tokenHelp), // 407 + close once the token expired
+    redact && redactRequest({ ...redact, mode: redact.requestMode }), // secrets in prompts: mask | block (403)
+    deps.writer && recordRequest(deps.writer), // the request record is durable before forwarding (503 if not)
+    upstream(deps.upstream), // forward to the CONNECT target (never the Host header), stream back
+    redact && redactResponse({ ...redact, mode: redact.responseMode }), // secrets in completions, streaming
+    deps.writer && recordResponse(deps.writer), // the response record when the exchange ends
   ];
   return stages.filter((s): s is Stage => Boolean(s));
 }
@@ -123,9 +162,8 @@ async function step(
   if (result) throw result;
 }
 
-const DECODERS: Record<(typeof DECODABLE_ENCODINGS)[number] | "x-gzip", () => Transform> = {
+const DECODERS: Record<Coding, () => Transform> = {
   gzip: createGunzip,
-  "x-gzip": createGunzip,
   deflate: createInflate,
   br: createBrotliDecompress,
 };
@@ -138,15 +176,13 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
   });
   const streams: Transform[] = [];
   if (transforms.length > 0) {
-    const encoding = getHeader(ex.responseHeaders, "content-encoding")?.trim().toLowerCase();
-    if (encoding && encoding !== "identity") {
-      const decoder = DECODERS[encoding as keyof typeof DECODERS];
-      if (!decoder)
-        throw new GatewayError(
-          "upstream_error",
-          `cannot inspect a response with content-encoding "${encoding}"`,
-        );
-      streams.push(decoder());
+    const coding = codingOf(getHeader(ex.responseHeaders, "content-encoding"));
+    if (coding === "unknown") {
+      const value = getHeader(ex.responseHeaders, "content-encoding");
+      throw new GatewayError("upstream_error", `cannot inspect a response with content-encoding "${value}"`);
+    }
+    if (coding !== "identity") {
+      streams.push(DECODERS[coding]());
       deleteHeader(ex.responseHeaders, "content-encoding");
     }
     deleteHeader(ex.responseHeaders, "content-length");
@@ -156,9 +192,11 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
     if (ex.responseBodyBytes === 0) ex.timings.firstByteMs = ex.elapsedMs();
     ex.responseBodyBytes += chunk.length;
   });
-  ex.res.writeHead(ex.responseStatus, ex.responseHeaders);
-  // Streams get their head at once (the first event may be seconds away); other responses send the head
-  // together with the first body bytes, one write instead of two.
+  // The head goes out with the first body bytes (one write, and a transform holding a whole body may
+  // still change the status); streams get it at once, their first event may be seconds away.
+  ex.res.statusCode = ex.responseStatus;
+  for (const [name, value] of Object.entries(ex.responseHeaders))
+    if (value !== undefined) ex.res.setHeader(name, value);
   if (/event-stream/i.test(getHeader(ex.responseHeaders, "content-type") ?? "")) ex.res.flushHeaders();
   // Whoever breaks first decides the outcome: pipeline() destroys the other side right after.
   let upstreamBroke = false;

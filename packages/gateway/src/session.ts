@@ -16,6 +16,10 @@ export class Session {
   sni: string | null = null;
   /** The identity verified at CONNECT (null: no authentication configured, or an open tunnel). */
   identity: Identity | null = null;
+  /** Keyed fingerprint of the proxy token (never the token). */
+  tokenFingerprint: string | null = null;
+  /** Why the gateway refused the connection, when it did. */
+  refusal: { status: number; code: string; details: string } | null = null;
   exchanges = 0;
   closeReason: string | null = null;
   readonly log: Logger;

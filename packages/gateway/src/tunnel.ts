@@ -20,6 +20,8 @@ export interface TunnelOptions {
   idleTimeoutMs: number;
   /** How long to wait for the client's first bytes before giving up on reading a ClientHello. */
   peekTimeoutMs: number;
+  /** Called once when the tunnel's fate is known: after the ClientHello was read, or when it failed. */
+  onDecided?: () => void;
 }
 
 export interface TunnelResult {
@@ -68,8 +70,15 @@ export function runTunnel(
     let established = false;
     let reason: string | null = null;
     let closed = 0;
+    let decided = false;
+    const decide = () => {
+      if (decided) return;
+      decided = true;
+      opts.onDecided?.();
+    };
     const finish = () => {
       if (++closed < 2) return;
+      decide();
       resolve({
         bytesFromClient: upstream.bytesWritten,
         bytesToClient: upstream.bytesRead,
@@ -87,6 +96,9 @@ export function runTunnel(
       clearTimeout(connectTimer);
       if (!established) {
         const err = mapUpstreamError(e, where, "connect");
+        session.mode = "refused";
+        session.refusal = { status: err.status, code: err.code, details: err.message };
+        decide();
         session.log.info({ code: err.code, reason: e.code ?? e.message }, "tunnel upstream failed");
         end(`upstream_${e.code ?? "error"}`);
         replyOnSocket(client, err);
@@ -130,12 +142,15 @@ export function runTunnel(
         }
         if (refusal !== null) {
           session.mode = "refused";
+          session.refusal = { status: 403, code: "fronting_refused", details: refusal };
+          decide();
           end("fronting_refused");
           session.log.warn({ sni, code: "fronting_refused" }, refusal);
           upstream.destroy();
           client.end(tlsAlert(TLS_ALERT_ACCESS_DENIED));
           return;
         }
+        decide();
         if (buffered.length > 0) upstream.write(buffered);
         raiseHighWaterMarks(client, upstream);
         client.pipe(upstream);

@@ -1,7 +1,10 @@
 import { Writable } from "node:stream";
-import { type FakeCopilot, proxyAgent, startFakeCopilot } from "@copilot-audit/testkit";
+import { openStore } from "@copilot-audit/store";
+import { type FakeCopilot, proxyAgent, startFakeCopilot, type TestBackend } from "@copilot-audit/testkit";
 import { pino } from "pino";
 import type { ProxyAgent } from "undici";
+// The store's own test helper: fresh databases, and PGlite copied from a migrated template (initdb is ~5 s).
+import { prepareTestDatabase } from "../../store/test/helpers.js";
 import { type CertificateAuthority, createCa, loadCa } from "../src/ca/authority.js";
 import { Gateway, type GatewayOptions } from "../src/gateway.js";
 import { DEFAULT_INTERCEPT_HOSTS } from "../src/hosts.js";
@@ -28,6 +31,24 @@ export function testGatewayCa(): { ca: CertificateAuthority; certPem: string } {
     sharedCa = { ca: loadCa({ certPem, keyPem }), certPem };
   }
   return sharedCa;
+}
+
+/** A fresh audit store on `backend` (a new database, or a copy of the migrated PGlite template). */
+export async function testStore(backend: TestBackend) {
+  const d = await prepareTestDatabase(backend);
+  const store = await openStore({ dataDir: d.dataDir, databaseUrl: d.url, poolSize: 4 });
+  const writer = await store.createWriter({ writerName: `gateway-test-${backend}` });
+  return {
+    store,
+    writer,
+    dataDir: d.dataDir,
+    url: d.url,
+    async close() {
+      await writer.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+      await d.cleanup();
+    },
+  };
 }
 
 export interface Stack {

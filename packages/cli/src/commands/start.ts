@@ -61,6 +61,25 @@ export function startCommand(): Command {
         "tunnels to other hosts need a token (required), or not (open), or are refused (deny)",
       ).choices(["required", "open", "deny"]),
     )
+    .addOption(
+      new Option("--redact-request <mode>", "secrets in prompts (default mask)").choices([
+        "off",
+        "report",
+        "mask",
+        "block",
+      ]),
+    )
+    .addOption(
+      new Option("--redact-response <mode>", "secrets in completions (default mask)").choices([
+        "off",
+        "report",
+        "mask",
+        "block",
+      ]),
+    )
+    .option("--body-cap <size>", "largest body stored per request/response, e.g. 1MiB")
+    .option("--instance-name <name>", "this gateway's name in the audit log (default: the hostname)")
+    .option("--no-migrate", "do not apply database migrations at start")
     .option("--explain", "print the exchange pipeline and exit")
     .action(async (opts) => {
       const config = configFrom(opts, {
@@ -82,6 +101,11 @@ export function startCommand(): Command {
         algorithms: opts.algorithms,
         allowGroups: opts.allowGroup,
         passthroughAuth: opts.passthroughAuth,
+        redactRequest: opts.redactRequest,
+        redactResponse: opts.redactResponse,
+        bodyCapBytes: opts.bodyCap,
+        instanceName: opts.instanceName,
+        migrate: opts.migrate === false ? false : undefined,
       });
       await runGateway(config, { explain: Boolean(opts.explain) });
     });

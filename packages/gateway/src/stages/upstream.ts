@@ -1,4 +1,4 @@
-import { DECODABLE_ENCODINGS } from "../encodings.js";
+import { DECODABLE_ENCODINGS } from "../codings.js";
 import type { Exchange } from "../exchange.js";
 import { deleteHeader, endToEndHeaders, getHeader, setHeader } from "../headers.js";
 import type { Stage } from "../stage.js";
@@ -55,6 +55,7 @@ export function upstream(client: Upstream): Stage {
         "upstream responded",
       );
       ex.upstreamResponse = res;
+      ex.respondedAt = new Date();
       ex.responseStatus = res.statusCode ?? 502;
       ex.responseHeaders = endToEndHeaders(res.rawHeaders);
       return undefined;
