@@ -7,7 +7,7 @@ export {
   type CapturedBody,
   DEFAULT_BODY_CAP_BYTES,
 } from "./body.js";
-export { canonicalRow, GENESIS_HASH, rowHash, sortedJson } from "./canonical.js";
+export { GENESIS_HASH } from "./canonical.js";
 export {
   ConfigInvalidError,
   DatabaseLockedError,

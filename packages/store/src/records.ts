@@ -11,7 +11,10 @@ export interface IdentityRecord {
   subject?: string | null;
   email?: string | null;
   groups?: readonly string[] | null;
-  /** An already computed fingerprint (`hmac-sha256:…`, e.g. from `store.fingerprint`)… */
+  /**
+   * An already computed fingerprint: `hmac-sha256:…` (from `store.fingerprint`), or a plain sha256 hex digest
+   * (identity's `Identity.tokenFingerprint`, stored as `sha256:<hex>`)…
+   */
   tokenFingerprint?: string | null;
   /** …or the raw token, fingerprinted by the writer (never stored). */
   token?: string | null;

@@ -54,15 +54,21 @@ function checkedFingerprint(value: string | null | undefined, what: string): str
   return value;
 }
 
+/** A token fingerprint: ours (hmac-sha256:…), or a plain sha256 hex digest (identity's), stored as sha256:…. */
+function tokenFingerprint(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (/^[0-9a-f]{64}$/i.test(value)) return `sha256:${value.toLowerCase()}`;
+  if (/^sha256:[0-9a-f]{64}$/.test(value)) return value;
+  return checkedFingerprint(value, "identity.tokenFingerprint");
+}
+
 function identityColumns(id: IdentityRecord | null | undefined, fp: Fingerprinter): Record<string, unknown> {
   return {
     identity_issuer: id?.issuer ?? null,
     identity_subject: id?.subject ?? null,
     identity_email: id?.email ?? null,
     identity_groups: id?.groups ? [...id.groups] : null,
-    identity_token_fingerprint: id?.token
-      ? fp(id.token)
-      : checkedFingerprint(id?.tokenFingerprint, "identity.tokenFingerprint"),
+    identity_token_fingerprint: id?.token ? fp(id.token) : tokenFingerprint(id?.tokenFingerprint),
   };
 }
 

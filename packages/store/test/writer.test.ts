@@ -378,6 +378,15 @@ describe.each(await backends())("AuditWriter on %s", (backend) => {
       await expect(
         w.requestStarted(requestRecord(uuid(), { identity: { tokenFingerprint: SECRETS.identityToken } })),
       ).rejects.toMatchObject({ code: "record_invalid" });
+      // identity's own fingerprint (a plain sha256 hex of the token) is accepted and labelled.
+      const id = uuid();
+      await w.requestStarted(requestRecord(id, { identity: { tokenFingerprint: "AB".repeat(32) } }));
+      const row = await t.store.db
+        .selectFrom("exchanges")
+        .select("identity_token_fingerprint")
+        .where("id", "=", id)
+        .executeTakeFirstOrThrow();
+      expect(row.identity_token_fingerprint).toBe(`sha256:${"ab".repeat(32)}`);
       await w.close();
     });
   });
