@@ -123,6 +123,36 @@ describe.runIf(hasPg)("database unreachable (pg behind a TCP relay)", () => {
     expect(report.chains.find((c) => c.chainId === w.chainId)?.closed).toBe("clean");
   });
 
+  it("a writer started while the database is down spools from its first row (start --no-migrate)", async () => {
+    relay.cut();
+    const w = await store.createWriter({ writerName: "born-offline", probeIntervalMs: 100 });
+    const id = uuid();
+    await w.requestStarted(requestRecord(id));
+    expect(w.health()).toMatchObject({ database: "down", spooledRows: 2 }); // genesis + request
+    relay.restore();
+    await w.recovered; // recovery waits for the database and the replay
+    expect(w.health()).toMatchObject({ database: "up", spooledRows: 0 });
+    const row = await t.store.db
+      .selectFrom("chains")
+      .select("seq")
+      .where("chain_id", "=", w.chainId)
+      .executeTakeFirst();
+    expect(row?.seq).toBe("0");
+    await w.close();
+    expect((await t.store.verify()).firstProblem).toBeNull();
+  });
+
+  it("openStore with migrate against an unreachable server fails fast with store_unavailable", async () => {
+    relay.cut();
+    try {
+      await expect(
+        openStore({ databaseUrl: relay.urlFor(t.url as string), dataDir, connectTimeoutMs: 500 }),
+      ).rejects.toMatchObject({ code: "store_unavailable" });
+    } finally {
+      relay.restore();
+    }
+  });
+
   it("a blackholed connection times out into the spool, and recovers", async () => {
     const w = await store.createWriter({
       writerName: "blackhole",
