@@ -33,7 +33,7 @@ describe("copilot-audit ca init", () => {
     );
     const show = await runCli(["ca", "show", "--dir", join(dir, "certs"), "--format", "json"]);
     const [info] = JSON.parse(show.stdout) as Array<Record<string, string>>;
-    expect(info?.key).toBe("EC");
+    expect(info?.key).toBe("EC prime256v1");
     expect(info?.permitted).toBe(
       "api.github.com copilot-proxy.githubusercontent.com copilot-telemetry.githubusercontent.com githubcopilot.com origin-tracker.githubusercontent.com",
     );
@@ -60,7 +60,7 @@ describe("copilot-audit ca init", () => {
     let [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<
       Record<string, string>
     >;
-    expect(info).toMatchObject({ key: "RSA", permitted: "githubcopilot.com acme.ghe.com" });
+    expect(info).toMatchObject({ key: "RSA 3072", permitted: "githubcopilot.com acme.ghe.com" });
     const r = await runCli(["ca", "init", "--dir", dir, "--no-name-constraints", "--force"]);
     expect(r.stdout).toMatch(/NONE/);
     [info] = JSON.parse((await runCli(["ca", "show", "--dir", dir, "--format", "json"])).stdout) as Array<
@@ -78,8 +78,10 @@ describe("copilot-audit pac", () => {
     expect(r.stdout).toContain('"PROXY gw1.corp:8080; PROXY gw2.corp:8080"');
     expect(r.stdout).toContain('[".githubcopilot.com"]');
     const bad = await runCli(["pac", "--proxy", "not a proxy"]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/--proxy not a proxy: expected HOST:PORT/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe(
+      'copilot-audit: error: invalid --proxy "not a proxy": expected HOST:PORT, e.g. gw1.corp.example:8080\n',
+    );
   });
 });
 
@@ -238,7 +240,7 @@ describe("configuration errors stop start-up with the key and the expectation", 
     ],
     [
       ["--intercept", "copilot-api.acme.ghe.com"],
-      /intercept copilot-api.acme.ghe.com is outside the CA's name constraints .* ca init --force --permit copilot-api.acme.ghe.com/,
+      /intercept copilot-api.acme.ghe.com is outside the CA's name constraints .* ca init --force --dir \S+ --permit api.github.com .*--permit copilot-api.acme.ghe.com`/,
     ],
   ])("start %j", async (args, message) => {
     const dir = tmp();

@@ -8,7 +8,15 @@ export function print(format: string, rows: Row[], out: NodeJS.WritableStream = 
 export function render(format: string, rows: Row[]): string {
   if (format === "json") return `${JSON.stringify(rows, null, 2)}\n`;
   if (format === "csv") return renderCsv(rows);
+  if (rows.length === 1) return renderRecord(rows[0] as Row);
   return renderTable(rows);
+}
+
+/** One record reads best as `key: value` lines, nothing truncated. */
+export function renderRecord(row: Row): string {
+  const keys = Object.keys(row);
+  const w = Math.max(...keys.map((k) => k.length));
+  return `${keys.map((k) => `${k.padEnd(w)}  ${cell(row[k])}`).join("\n")}\n`;
 }
 
 function cell(v: Row[string]): string {

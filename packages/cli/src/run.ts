@@ -29,11 +29,14 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
   }
   const outside = patternsOutsideConstraints(matcher.patterns, loaded.ca.permittedDns);
   if (outside.length > 0) {
+    const permitted = loaded.ca.permittedDns ?? [];
+    const all = [...permitted, ...outside.map((p) => p.replace(/^\*\./, ""))];
     throw new ConfigError(
-      `intercept ${outside.join(", ")} is outside the CA's name constraints (${(loaded.ca.permittedDns ?? []).join(", ")}): ` +
-        `clients would reject its certificates. Re-create the CA with \`copilot-audit ca init --force ${outside
-          .map((p) => `--permit ${p.replace(/^\*\./, "")}`)
-          .join(" ")}\` (plus the domains it already permits) and redistribute ca.pem`,
+      `intercept ${outside.join(", ")} is outside the CA's name constraints (${permitted.join(", ")}): clients would reject its certificates. ` +
+        (config.caCert
+          ? "Have your PKI issue a CA (intermediate) that permits these names too"
+          : `Re-create the CA with \`copilot-audit ca init --force --dir ${absolute(config.caDir)} ${all.map((d) => `--permit ${d}`).join(" ")}\``) +
+        " and redistribute ca.pem",
     );
   }
   const upstreamCaPems = await Promise.all(

@@ -383,17 +383,30 @@ export class Gateway {
       if (!url.startsWith("/")) req.url = url.replace(/^http:\/\/[^/]+/i, "") || "/";
       handleAdmin(req, res, {
         health: () => this.#health(),
-        caPem: () => this.#opts.ca.certPem,
-        pac: (host) =>
-          renderPac(
-            this.#opts.intercept,
-            this.#opts.pacProxies ?? [host ?? `${this.#opts.listen.host}:${this.address().port}`],
-          ),
+        // The whole chain from the CA file: with an org intermediate, clients need its root too.
+        caPem: () => this.#opts.ca.chainPem,
+        pac: (host) => this.#pac(host),
         metrics: () => this.metrics.render(),
       });
       return;
     }
     void this.#proxyPlainHttp(req, res, url);
+  }
+
+  /**
+   * /proxy.pac names the configured proxies, else the address the client fetched it from — validated, so a
+   * Host header such as `gw:8080; DIRECT` cannot inject a fail-open fallback.
+   */
+  #pac(host: string | undefined): string {
+    if (this.#opts.pacProxies) return renderPac(this.#opts.intercept, this.#opts.pacProxies);
+    const ok =
+      host !== undefined &&
+      /^(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(host);
+    const addr = this.address();
+    const fallback = `${this.#opts.listen.host === "0.0.0.0" || this.#opts.listen.host === "::" ? "127.0.0.1" : this.#opts.listen.host}:${addr.port}`;
+    return renderPac(this.#opts.intercept, [
+      ok ? (host.includes(":") && !host.endsWith("]") ? host : `${host}:${addr.port}`) : fallback,
+    ]);
   }
 
   /** `GET http://<this gateway>/healthz` from a client whose HTTP_PROXY points at us. */

@@ -1,10 +1,12 @@
 export { type AuthOptions, connectAuthorizer, type PassthroughAuth, PROXY_AUTHENTICATE } from "./auth.js";
 export { type Authority, formatAuthority, parseConnectTarget } from "./authority.js";
 export {
+  type CaDescription,
   type CertificateAuthority,
   type CreateCaOptions,
   createCa,
   DEFAULT_CA_VALIDITY_DAYS,
+  describeCaCertificate,
   loadCa,
 } from "./ca/authority.js";
 export { CertificateCache } from "./ca/cache.js";

@@ -107,6 +107,16 @@ export class Interceptor {
     tls.once("secure", () => {
       handshaken = true;
     });
+    // A client that does not trust our CA aborts the handshake itself (often without an error on our side).
+    // Say so, with the client, because that is the first thing an operator needs to know.
+    tls.once("close", () => {
+      if (!handshaken) {
+        session.log.info(
+          { target: formatAuthority(session.target) },
+          "client closed the connection during the TLS handshake: it probably does not trust the copilot-audit CA (see docs/ca-trust.md)",
+        );
+      }
+    });
     await new Promise<void>((resolve) => {
       tls.once("close", () => {
         session.closeReason ??= handshaken ? "closed" : "client_tls_failed";

@@ -1,6 +1,7 @@
-import { caPaths, HostMatcher, initCaFiles, readCaFiles } from "@copilot-audit/gateway";
+import { readFile } from "node:fs/promises";
+import { caPaths, describeCaCertificate, HostMatcher, initCaFiles } from "@copilot-audit/gateway";
 import { Command, Option } from "commander";
-import { absolute } from "../config.js";
+import { absolute, ConfigError } from "../config.js";
 import { configFrom, formatOption, globalOptions, repeatable } from "../options.js";
 import { print } from "../output.js";
 
@@ -11,7 +12,7 @@ export function caCommand(): Command {
     ca
       .command("init")
       .description("create ca.pem and ca.key (0600), name-constrained to the intercepted domains")
-      .option("--dir <dir>", "where to write ca.pem and ca.key", "certs")
+      .option("--dir <dir>", "where to write ca.pem and ca.key (default: caDir from the config, ./certs)")
       .addOption(new Option("--key-type <type>", "CA key type").choices(["ec", "rsa"]).default("ec"))
       .option(
         "--permit <domain>",
@@ -34,7 +35,7 @@ export function caCommand(): Command {
       opts.nameConstraints === false
         ? null
         : ((opts.permit as string[] | undefined) ?? new HostMatcher(config.intercept).permittedSubtrees());
-    const dir = absolute(opts.dir);
+    const dir = absolute(opts.dir ?? config.caDir);
     const paths = await initCaFiles(dir, { keyType: opts.keyType, permit, force: Boolean(opts.force) });
     const lines = [
       `created ${paths.certPath}`,
@@ -43,7 +44,7 @@ export function caCommand(): Command {
         ? `name constraints: only ${permit.join(", ")}`
         : "name constraints: NONE (this CA can impersonate any site)",
       "",
-      "Next: distribute ca.pem to developer machines (see certs/README.md), e.g.",
+      "Next: distribute ca.pem to developer machines (see docs/ca-trust.md), e.g.",
       `  export NODE_EXTRA_CA_CERTS=${paths.certPath}`,
     ];
     process.stdout.write(`${lines.join("\n")}\n`);
@@ -52,28 +53,39 @@ export function caCommand(): Command {
   globalOptions(
     ca
       .command("show")
-      .description("print the CA in use: subject, validity, fingerprint, name constraints")
-      .option("--dir <dir>", "CA directory", "certs")
-      .option("--ca-cert <file>", "an existing CA certificate instead of <dir>/ca.pem")
-      .option("--ca-key <file>", "its key")
+      .description(
+        "print a CA certificate: subject, key, validity, fingerprint, name constraints (no key needed)",
+      )
+      .option("--dir <dir>", "CA directory (default: caDir from the config, ./certs)")
+      .option("--ca-cert <file>", "a CA certificate file instead of <dir>/ca.pem")
       .addOption(formatOption()),
   ).action(async (opts) => {
-    const paths =
-      opts.caCert && opts.caKey
-        ? { certPath: absolute(opts.caCert), keyPath: absolute(opts.caKey) }
-        : caPaths(absolute(opts.dir));
-    const { ca: loaded, warnings } = await readCaFiles(paths);
-    const c = loaded.certificate;
+    const config = configFrom(opts);
+    const certPath = opts.caCert
+      ? absolute(opts.caCert)
+      : caPaths(absolute(opts.dir ?? config.caDir)).certPath;
+    let pem: string;
+    try {
+      pem = await readFile(certPath, "utf8");
+    } catch (e) {
+      throw new ConfigError(
+        `cannot read ${certPath} (${(e as NodeJS.ErrnoException).code}); create a CA with \`copilot-audit ca init\``,
+      );
+    }
+    const d = describeCaCertificate(pem);
+    const daysLeft = Math.floor((d.notAfter.getTime() - Date.now()) / 86_400_000);
     print(opts.format, [
       {
-        subject: c.subject.replace(/\n/g, ", "),
-        key: loaded.signer.keyType === "ec" ? "EC" : "RSA",
-        notBefore: loaded.notBefore.toISOString(),
-        notAfter: loaded.notAfter.toISOString(),
-        sha256: c.fingerprint256,
-        permitted: loaded.permittedDns === null ? "(unconstrained)" : loaded.permittedDns.join(" "),
-        certificate: paths.certPath,
-        warnings: warnings.join("; "),
+        certificate: certPath,
+        subject: d.subject,
+        key: d.keyType,
+        ca: d.isCa,
+        notBefore: d.notBefore.toISOString(),
+        notAfter: d.notAfter.toISOString(),
+        daysLeft,
+        sha256: d.sha256,
+        permitted: d.permittedDns === null ? "(unconstrained)" : d.permittedDns.join(" "),
+        chain: d.chainLength,
       },
     ]);
   });

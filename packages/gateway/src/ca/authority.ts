@@ -171,3 +171,48 @@ export function loadCa(input: {
     notAfter,
   };
 }
+
+/** What `ca show` prints: everything readable from the certificate alone (no key needed). */
+export interface CaDescription {
+  subject: string;
+  keyType: string;
+  notBefore: Date;
+  notAfter: Date;
+  sha256: string;
+  /** null = no name constraints. */
+  permittedDns: string[] | null;
+  isCa: boolean;
+  chainLength: number;
+}
+
+export function describeCaCertificate(certPem: string): CaDescription {
+  const certs = splitPemCertificates(certPem);
+  const first = certs[0];
+  if (!first) throw new CertificateError("ca_cert_invalid", "the file holds no PEM certificate");
+  let c: X509Certificate;
+  try {
+    c = new X509Certificate(first);
+  } catch (e) {
+    throw new CertificateError(
+      "ca_cert_invalid",
+      `the certificate cannot be parsed: ${(e as Error).message}`,
+    );
+  }
+  const kt = c.publicKey.asymmetricKeyType;
+  const details = c.publicKey.asymmetricKeyDetails;
+  return {
+    subject: c.subject.replace(/\n/g, ", "),
+    keyType:
+      kt === "ec"
+        ? `EC ${details?.namedCurve ?? ""}`.trim()
+        : kt === "rsa"
+          ? `RSA ${details?.modulusLength ?? ""}`.trim()
+          : String(kt),
+    notBefore: new Date(c.validFrom),
+    notAfter: new Date(c.validTo),
+    sha256: c.fingerprint256,
+    permittedDns: readCertificateParts(c.raw).permittedDns,
+    isCa: c.ca,
+    chainLength: certs.length,
+  };
+}

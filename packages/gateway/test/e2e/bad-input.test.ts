@@ -1,7 +1,7 @@
 import { createServer } from "node:net";
 import { connectThroughProxy, rawExchange, tlsThroughProxy } from "@copilot-audit/testkit";
 import { request } from "undici";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Stack, startStack } from "../helpers.js";
 
 function freePort(): Promise<number> {
@@ -214,5 +214,35 @@ describe("bad input gets a precise answer and the gateway keeps serving", () => 
     ac.abort();
     await expect(it.next()).rejects.toThrow();
     await expectStillServing();
+  });
+
+  it("never lets a Host header inject routes into /proxy.pac", async () => {
+    const reply = await rawExchange(
+      s.port,
+      "GET /proxy.pac HTTP/1.1\r\nHost: gw:8080; DIRECT\r\nConnection: close\r\n\r\n",
+    );
+    expect(reply).toMatch(/^HTTP\/1.1 200 /);
+    expect(reply).not.toContain("gw:8080; DIRECT");
+    expect(reply).toContain(`"PROXY 127.0.0.1:${s.port}"`);
+    const ok = await rawExchange(
+      s.port,
+      "GET /proxy.pac HTTP/1.1\r\nHost: gw.corp.example:8080\r\nConnection: close\r\n\r\n",
+    );
+    expect(ok).toContain('"PROXY gw.corp.example:8080"');
+  });
+
+  it("logs a client that aborts the handshake because it does not trust our CA", async () => {
+    const { connect } = await import("node:tls");
+    const r = await connectThroughProxy(s.port, "api.githubcopilot.com:443");
+    await new Promise<void>((resolve) => {
+      const tls = connect({ socket: r.socket, servername: "api.githubcopilot.com" }); // system roots only
+      tls.once("error", () => resolve());
+      tls.once("secureConnect", () => resolve());
+    });
+    await vi.waitFor(() =>
+      expect(
+        s.logs.some((l) => typeof l.msg === "string" && /does not trust the copilot-audit CA/.test(l.msg)),
+      ).toBe(true),
+    );
   });
 });
