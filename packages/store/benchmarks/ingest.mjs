@@ -6,7 +6,7 @@
 //   npx tsc -b packages/store && node packages/store/benchmarks/ingest.mjs
 //   env: BENCH_DATABASE_URL (default TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres),
 //        EXCHANGES (default 20000), PRODUCERS (default 256), BACKENDS (default "pg,pglite"),
-//        WRITERS (default 1: writers sharing the producers, like replicas sharing one database; pg only)
+//        LANES (default 2: also measure a writer with this many lanes, i.e. parallel chains; pg only)
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +21,7 @@ const SERVER =
 const EXCHANGES = Number(process.env.EXCHANGES ?? 20_000);
 const PRODUCERS = Number(process.env.PRODUCERS ?? 256);
 const BACKENDS = (process.env.BACKENDS ?? "pg,pglite").split(",");
-const WRITERS = Number(process.env.WRITERS ?? 1);
+const LANES = Number(process.env.LANES ?? 2);
 
 const WORDS =
   "the quick brown fox jumps over lazy dog function const return await async import export class".split(" ");
@@ -112,18 +112,13 @@ const pct = (xs, p) => {
 };
 const ms = (x) => `${x.toFixed(2)} ms`;
 
-async function throughput(store, writerOpts, exchanges, producers, writers = 1) {
-  const ws = await Promise.all(
-    Array.from({ length: writers }, () =>
-      store.createWriter({ writerName: `bench-${randomUUID().slice(0, 8)}`, ...writerOpts }),
-    ),
-  );
+async function throughput(store, writerOpts, exchanges, producers) {
+  const w = await store.createWriter({ writerName: `bench-${randomUUID().slice(0, 8)}`, ...writerOpts });
   const sessionId = randomUUID();
   let left = exchanges;
   const t0 = performance.now();
   await Promise.all(
-    Array.from({ length: producers }, async (_, i) => {
-      const w = ws[i % writers];
+    Array.from({ length: producers }, async () => {
       while (left-- > 0) {
         const r = request(sessionId);
         await w.requestStarted(r);
@@ -132,14 +127,14 @@ async function throughput(store, writerOpts, exchanges, producers, writers = 1) 
     }),
   );
   const secs = (performance.now() - t0) / 1000;
-  let commits = 0;
-  let rows = 0;
-  for (const w of ws) {
-    commits += w.stats().commits;
-    rows += w.stats().committedRows;
-    await w.close();
-  }
-  return { perSec: exchanges / secs, secs, commits, rowsPerCommit: rows / Math.max(1, commits) };
+  const st = w.stats();
+  await w.close();
+  return {
+    perSec: exchanges / secs,
+    secs,
+    commits: st.commits,
+    rowsPerCommit: st.committedRows / Math.max(1, st.commits),
+  };
 }
 
 async function latency(store, concurrency, total) {
@@ -185,10 +180,10 @@ async function bench(kind) {
     console.log(
       `group commit:        ${g.perSec.toFixed(0).padStart(6)} exchanges/s  (${g.secs.toFixed(2)} s, ${g.commits} commits, ${g.rowsPerCommit.toFixed(1)} rows/commit)`,
     );
-    if (WRITERS > 1 && kind === "pg") {
-      const m = await throughput(store, {}, exchanges, PRODUCERS, WRITERS);
+    if (LANES > 1 && kind === "pg") {
+      const m = await throughput(store, { lanes: LANES }, exchanges, PRODUCERS);
       console.log(
-        `group commit, ${WRITERS} writers: ${m.perSec.toFixed(0).padStart(6)} exchanges/s  (${m.commits} commits, ${m.rowsPerCommit.toFixed(1)} rows/commit)`,
+        `group commit, ${LANES} lanes: ${m.perSec.toFixed(0).padStart(6)} exchanges/s  (${m.commits} commits, ${m.rowsPerCommit.toFixed(1)} rows/commit)`,
       );
     }
     const b = await throughput(store, { maxBatchRows: 1 }, Math.min(exchanges, 3_000), PRODUCERS);

@@ -18,6 +18,12 @@ export interface WriterOptions {
   sensitiveHeaders?: readonly string[];
   /** How often to make sure next month's partitions exist (default 6 h). */
   partitionCheckIntervalMs?: number;
+  /**
+   * Independent chains (each with its own serial group commit) that records are spread over, by exchange or
+   * session id (default 1). Each commit of one chain waits for the previous one, so on PostgreSQL 2 lanes
+   * roughly double ingest; every lane is an ordinary chain (own genesis, spool file and clean close).
+   */
+  lanes?: number;
 }
 
 export interface WriterHealth {
@@ -43,7 +49,10 @@ export interface WriterStats {
 }
 
 export interface AuditWriter {
+  /** The first lane's chain (the only one with `lanes: 1`). */
   readonly chainId: string;
+  /** Every lane's chain, in lane order. */
+  readonly chainIds: readonly string[];
   readonly writerName: string;
   sessionOpened(r: SessionOpenedRecord): Promise<void>;
   sessionClosed(r: SessionClosedRecord): Promise<void>;

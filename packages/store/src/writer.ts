@@ -46,17 +46,30 @@ export async function createAuditWriter(deps: WriterDeps, opts: WriterOptions): 
   return w;
 }
 
+interface Lane {
+  chainId: string;
+  spool: SpoolReplayer;
+  pipeline: CommitPipeline;
+}
+
+/** Lane of a record: by the last 8 hex digits of its exchange or session id (a uuid). */
+function laneIndex(id: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  const n = Number.parseInt(id.slice(-8), 16);
+  return Number.isFinite(n) ? n % lanes : 0;
+}
+
 class Writer implements AuditWriter {
-  readonly chainId = randomUUID();
+  readonly chainId: string;
+  readonly chainIds: readonly string[];
   readonly writerName: string;
   readonly recovered: Promise<void>;
   readonly #deps: WriterDeps;
   readonly #opts: WriterOptions;
   readonly #ctx: RowContext;
-  readonly #spool: SpoolReplayer;
   readonly #spoolDir: string;
   readonly #host = hostname();
-  readonly #pipeline: CommitPipeline;
+  readonly #lanes: Lane[];
   readonly #tokenExchanges = new Set<string>();
   readonly #timers: NodeJS.Timeout[] = [];
   #closed = false;
@@ -71,79 +84,101 @@ class Writer implements AuditWriter {
     for (const h of opts.sensitiveHeaders ?? []) sensitive.add(h.toLowerCase());
     this.#ctx = { ...deps.rowContext, sensitiveHeaders: sensitive };
     this.#spoolDir = opts.spoolDir ?? `${deps.dataDir}/spool`;
-    this.#spool = new SpoolReplayer(
-      deps.backend,
-      new SpoolFile(this.#spoolDir, spoolFileName(this.#host, process.pid, this.chainId)),
-      deps.logger,
-    );
-    this.#pipeline = new CommitPipeline(
-      {
-        backend: deps.backend,
-        chain: new Chain(this.chainId),
-        spool: this.#spool,
-        logger: deps.logger,
-        onDatabaseBack: () => this.#startRecovery(),
-      },
-      {
-        maxBatchRows: Math.max(1, opts.maxBatchRows ?? 500),
-        maxBatchDelayMs: Math.max(0, opts.maxBatchDelayMs ?? 0),
-        commitTimeoutMs: Math.max(1, opts.commitTimeoutMs ?? 5_000),
-      },
-    );
+    const pipelineOpts = {
+      maxBatchRows: Math.max(1, opts.maxBatchRows ?? 500),
+      maxBatchDelayMs: Math.max(0, opts.maxBatchDelayMs ?? 0),
+      commitTimeoutMs: Math.max(1, opts.commitTimeoutMs ?? 5_000),
+    };
+    this.#lanes = Array.from({ length: Math.max(1, Math.min(16, Math.floor(opts.lanes ?? 1))) }, (_, i) => {
+      const chainId = randomUUID();
+      const spool = new SpoolReplayer(
+        deps.backend,
+        new SpoolFile(this.#spoolDir, spoolFileName(this.#host, process.pid, chainId)),
+        deps.logger,
+      );
+      const pipeline = new CommitPipeline(
+        {
+          backend: deps.backend,
+          chain: new Chain(chainId),
+          spool,
+          logger: deps.logger,
+          // Lane 0 replays dead writers' spools, so recovery waits for it.
+          onDatabaseBack: i === 0 ? () => this.#startRecovery() : () => {},
+        },
+        pipelineOpts,
+      );
+      return { chainId, spool, pipeline };
+    });
+    this.chainIds = this.#lanes.map((l) => l.chainId);
+    this.chainId = this.chainIds[0] as string;
     this.recovered = new Promise((resolve) => {
       this.#resolveRecovered = resolve;
     });
   }
 
   async start(): Promise<void> {
-    const p = this.#pipeline;
-    liveChains.add(this.chainId);
-    await ensurePartitions(this.#deps.backend).catch((err) => p.noteDbError(err, "partition check failed"));
-    if ((await this.#spool.scanLeftovers(this.#spoolDir, this.#host, liveChains)) > 0) {
+    const first = this.#lanes[0] as Lane;
+    for (const l of this.#lanes) liveChains.add(l.chainId);
+    await ensurePartitions(this.#deps.backend).catch((err) =>
+      first.pipeline.noteDbError(err, "partition check failed"),
+    );
+    if ((await first.spool.scanLeftovers(this.#spoolDir, this.#host, liveChains)) > 0) {
       // A previous run's spool goes in first; if the database is down it stays queued for the probe.
-      p.enterSpoolMode(null);
-      await p.requestReplay();
+      first.pipeline.enterSpoolMode(null);
+      await first.pipeline.requestReplay();
     }
-    // Register the chain: its genesis row (seq 0) goes first, and is retried until it is stored somewhere.
-    const genesis: PendingRow = {
-      table: "chains",
-      row: normalizeRow("chains", {
-        writer_name: this.writerName,
-        host: this.#host,
-        pid: process.pid,
-        started_at: new Date(),
-      }),
-    };
-    await p
-      .enqueue([genesis], true)
-      .catch((err) =>
-        this.#deps.logger?.error(
-          { err: describeError(err) },
-          "chain registration not stored yet; it is retried",
-        ),
-      );
+    // Register each lane's chain: its genesis row (seq 0) goes first, and is retried until stored somewhere.
+    await Promise.all(
+      this.#lanes.map((l) =>
+        l.pipeline
+          .enqueue(
+            [
+              {
+                table: "chains",
+                row: normalizeRow("chains", {
+                  writer_name: this.writerName,
+                  host: this.#host,
+                  pid: process.pid,
+                  started_at: new Date(),
+                }),
+              },
+            ],
+            true,
+          )
+          .catch((err) =>
+            this.#deps.logger?.error(
+              { err: describeError(err) },
+              "chain registration not stored yet; it is retried",
+            ),
+          ),
+      ),
+    );
     const probeMs = Math.max(50, this.#opts.probeIntervalMs ?? 1_000);
-    this.#timers.push(setInterval(() => void p.probe(), probeMs).unref());
+    this.#timers.push(
+      setInterval(() => this.#lanes.forEach((l) => void l.pipeline.probe()), probeMs).unref(),
+    );
     const partMs = this.#opts.partitionCheckIntervalMs ?? 6 * 3600_000;
     this.#timers.push(
       setInterval(() => {
-        ensurePartitions(this.#deps.backend).catch((err) => p.noteDbError(err, "partition check failed"));
+        ensurePartitions(this.#deps.backend).catch((err) =>
+          first.pipeline.noteDbError(err, "partition check failed"),
+        );
       }, partMs).unref(),
     );
-    if (p.mode === "db") this.#startRecovery();
-    else void p.probe();
+    if (first.pipeline.mode === "db") this.#startRecovery();
+    else void first.pipeline.probe();
   }
 
   sessionOpened(r: SessionOpenedRecord): Promise<void> {
-    return this.#record(() => sessionOpenedRows(r, this.#ctx));
+    return this.#record(r.id, () => sessionOpenedRows(r, this.#ctx));
   }
 
   sessionClosed(r: SessionClosedRecord): Promise<void> {
-    return this.#record(() => sessionClosedRows(r));
+    return this.#record(r.sessionId, () => sessionClosedRows(r));
   }
 
   requestStarted(r: RequestRecord): Promise<void> {
-    return this.#record(() => {
+    return this.#record(r.id, () => {
       const rows = requestRows(r, this.#ctx);
       if (r.endpointKind === "token") this.#tokenExchanges.add(r.id);
       return rows;
@@ -151,7 +186,7 @@ class Writer implements AuditWriter {
   }
 
   responseFinished(r: ResponseRecord): Promise<void> {
-    return this.#record(() => {
+    return this.#record(r.exchangeId, () => {
       const kind = r.endpointKind ?? (this.#tokenExchanges.has(r.exchangeId) ? "token" : undefined);
       this.#tokenExchanges.delete(r.exchangeId);
       return responseRows(r, kind, this.#ctx);
@@ -163,28 +198,47 @@ class Writer implements AuditWriter {
   }
 
   health(): WriterHealth {
+    const lanes = this.#lanes;
     return {
-      database: this.#pipeline.mode === "db" ? "up" : "down",
-      spooledRows: this.#spool.pendingRows,
-      queued: this.#pipeline.queuedRows,
-      lastError: this.#pipeline.lastError,
+      database: lanes.every((l) => l.pipeline.mode === "db") ? "up" : "down",
+      spooledRows: lanes.reduce((n, l) => n + l.spool.pendingRows, 0),
+      queued: lanes.reduce((n, l) => n + l.pipeline.queuedRows, 0),
+      lastError: lanes.find((l) => l.pipeline.lastError !== null)?.pipeline.lastError ?? null,
     };
   }
 
   stats(): WriterStats {
-    return { ...this.#pipeline.stats, replayedRows: this.#spool.replayedRows };
+    const total: WriterStats = {
+      commits: 0,
+      committedRows: 0,
+      spoolAppends: 0,
+      spooledRowsTotal: 0,
+      replayedRows: 0,
+      refusedRecords: 0,
+    };
+    for (const l of this.#lanes) {
+      const s = { ...l.pipeline.stats, replayedRows: l.spool.replayedRows };
+      for (const k of Object.keys(total) as Array<keyof WriterStats>) total[k] += s[k];
+    }
+    return total;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.#recovery;
     this.#closed = true;
-    this.#pipeline.stopped = true;
     for (const t of this.#timers) clearInterval(t);
+    await Promise.all(this.#lanes.map((l) => this.#closeLane(l)));
+    for (const l of this.#lanes) liveChains.delete(l.chainId);
+    this.#deps.onClosed?.(this);
+  }
+
+  async #closeLane(l: Lane): Promise<void> {
+    l.pipeline.stopped = true;
     const close: PendingRow = {
       table: "chain_closes",
       row: normalizeRow("chain_closes", {
-        closed_chain_id: this.chainId,
+        closed_chain_id: l.chainId,
         closed_at: new Date(),
         reason: "clean",
         last_seq: 0,
@@ -195,26 +249,24 @@ class Writer implements AuditWriter {
         row.last_hash = prevHash;
       },
     };
-    await this.#pipeline
+    await l.pipeline
       .enqueue([close])
       .catch((err) =>
         this.#deps.logger?.error({ err: describeError(err) }, "could not record the chain's clean close"),
       );
-    if (this.#pipeline.mode === "spool") {
+    if (l.pipeline.mode === "spool") {
       // Last chance to drain the spool; whatever stays is replayed by the next writer on this host.
       try {
         await this.#deps.backend.ping();
-        await this.#pipeline.requestReplay();
+        await l.pipeline.requestReplay();
       } catch {
         // still down
       }
     }
-    await this.#spool.close().catch(() => {});
-    liveChains.delete(this.chainId);
-    this.#deps.onClosed?.(this);
+    await l.spool.close().catch(() => {});
   }
 
-  #record(build: () => PendingRow[]): Promise<void> {
+  #record(key: string, build: () => PendingRow[]): Promise<void> {
     if (this.#closed) return Promise.reject(new WriterClosedError());
     let rows: PendingRow[];
     try {
@@ -222,7 +274,7 @@ class Writer implements AuditWriter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#pipeline.enqueue(rows);
+    return (this.#lanes[laneIndex(key, this.#lanes.length)] as Lane).pipeline.enqueue(rows);
   }
 
   #startRecovery(): void {
@@ -239,7 +291,7 @@ class Writer implements AuditWriter {
         liveChains,
       });
       for (const chain of open) {
-        await this.#pipeline.enqueue(recoveryRows(chain, new Date()));
+        await (this.#lanes[0] as Lane).pipeline.enqueue(recoveryRows(chain, new Date()));
         this.#deps.logger?.warn(
           {
             chain: chain.chainId,

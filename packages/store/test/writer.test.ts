@@ -208,6 +208,31 @@ describe.each(await backends())("AuditWriter on %s", (backend) => {
     expect(report.chains.find((c) => c.chainId === w2.chainId)?.closed).toBe("clean");
   });
 
+  it("lanes: records spread over several chains (an exchange's rows stay together), all verify", async () => {
+    const wl = await t.store.createWriter({ writerName: `writer-test-${backend}-lanes`, lanes: 2 });
+    expect(wl.chainIds).toHaveLength(2);
+    expect(wl.chainId).toBe(wl.chainIds[0]);
+    const ids = Array.from({ length: 40 }, () => uuid());
+    await Promise.all(
+      ids.map((id) =>
+        wl.requestStarted(requestRecord(id)).then(() => wl.responseFinished(responseRecord(id))),
+      ),
+    );
+    await wl.close();
+    const rows = await t.store.db
+      .selectFrom("exchanges as e")
+      .innerJoin("exchange_responses as r", "r.exchange_id", "e.id")
+      .select(["e.chain_id as req", "r.chain_id as res"])
+      .where("e.id", "in", ids)
+      .execute();
+    expect(rows).toHaveLength(40);
+    for (const r of rows) expect(r.res).toBe(r.req);
+    expect(new Set(rows.map((r) => r.req))).toEqual(new Set(wl.chainIds));
+    const report = await t.store.verify();
+    expect(report.ok).toBe(true);
+    for (const id of wl.chainIds) expect(report.chains.find((c) => c.chainId === id)?.closed).toBe("clean");
+  });
+
   it("health reports the database up and nothing queued", () => {
     expect(w.health()).toEqual({ database: "up", spooledRows: 0, queued: 0, lastError: null });
   });
