@@ -74,7 +74,7 @@ export class SpoolFile {
   /** Appends rows and fsyncs; throws if the file cannot be written (the caller reports store_unavailable). */
   async append(rows: readonly ChainedRow[]): Promise<void> {
     if (!this.#fh) {
-      await mkdir(join(this.path, ".."), { recursive: true });
+      await mkdir(join(this.path, ".."), { recursive: true, mode: 0o700 });
       const fh = await open(this.path, "a", 0o600);
       this.#size = (await fh.stat()).size;
       this.#fh = fh;
