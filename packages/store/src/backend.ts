@@ -109,6 +109,10 @@ function openPg(url: string, opts: BackendOptions): Backend {
     },
     async close() {
       await db.destroy();
+      // Kysely's driver takes over the pool only on its first query: when every query went through
+      // session() (migrate, verify), destroy() leaves the pool open and an idle client keeps the process
+      // alive for idleTimeoutMillis. End it ourselves unless Kysely already did.
+      if (!(pool as pg.Pool & { ending?: boolean }).ending) await pool.end();
     },
   };
 }

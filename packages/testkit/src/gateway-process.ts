@@ -13,7 +13,10 @@ export interface GatewayProcess {
   logs: Array<Record<string, unknown>>;
   /** Raw stderr text (non-JSON lines included). */
   stderr(): string;
-  waitForLog(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    pred: (l: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Sends a signal and waits for the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -25,7 +28,10 @@ export interface RunResult {
 }
 
 /** Runs a CLI command to completion. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], {
       cwd: opts.cwd,
@@ -62,7 +68,10 @@ export function spawnGateway(
   const logs: Array<Record<string, unknown>> = [];
   let raw = "";
   let pending = "";
-  const waiters: Array<{ pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  const waiters: Array<{
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }> = [];
   child.stderr?.on("data", (d: Buffer) => {
     raw += d.toString();
     pending += d.toString();
@@ -86,12 +95,17 @@ export function spawnGateway(
     }
   });
   child.stdout?.resume();
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? null : 0))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? (signal ? null : 0))),
+  );
   const waitForLog = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
       const found = logs.find(pred);
       if (found) return resolve(found);
-      const timer = setTimeout(() => reject(new Error(`gateway log not seen in ${timeoutMs} ms; stderr:\n${raw.slice(-4000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`gateway log not seen in ${timeoutMs} ms; stderr:\n${raw.slice(-4000)}`)),
+        timeoutMs,
+      );
       waiters.push({
         pred,
         resolve: (l) => {

@@ -8,3 +8,4 @@ export * from "./proxy-client.js";
 export * from "./gateway-process.js";
 export * from "./db.js";
 export * from "./tcp-relay.js";
+export * from "./private-postgres.js";

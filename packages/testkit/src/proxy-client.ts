@@ -1,7 +1,7 @@
 /** Real proxy clients for tests: undici's ProxyAgent, a raw CONNECT socket, TLS through a tunnel, curl. */
 import { spawn, spawnSync } from "node:child_process";
 import { connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from "node:tls";
+import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { ProxyAgent } from "undici";
 
 export interface ProxyAgentOptions {
@@ -85,7 +85,8 @@ export function connectThroughProxy(
     socket.on("data", onData);
     socket.once("error", reject);
     socket.once("close", () => {
-      if (buf.indexOf("\r\n\r\n") < 0) reject(new Error(`proxy closed the connection without an answer (${buf.length} bytes)`));
+      if (buf.indexOf("\r\n\r\n") < 0)
+        reject(new Error(`proxy closed the connection without an answer (${buf.length} bytes)`));
     });
   });
 }
@@ -102,9 +103,16 @@ export interface TlsThroughProxy {
 export async function tlsThroughProxy(
   proxyPort: number,
   target: string,
-  opts: { servername?: string; ca?: string | string[]; alpn?: string[]; headers?: Record<string, string> } = {},
+  opts: {
+    servername?: string;
+    ca?: string | string[];
+    alpn?: string[];
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<TlsThroughProxy> {
-  const { socket, statusCode, body } = await connectThroughProxy(proxyPort, target, { headers: opts.headers ?? {} });
+  const { socket, statusCode, body } = await connectThroughProxy(proxyPort, target, {
+    headers: opts.headers ?? {},
+  });
   if (statusCode !== 200) throw new Error(`CONNECT ${target} → ${statusCode}: ${body.trim()}`);
   const host = target.replace(/:\d+$/, "");
   return new Promise((resolve, reject) => {
@@ -159,7 +167,10 @@ export function curlAvailable(): boolean {
   return curlPresent;
 }
 
-export function runCurl(args: string[], timeoutMs = 20_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCurl(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn("curl", args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
