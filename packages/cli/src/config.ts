@@ -295,6 +295,12 @@ export const KEYS = {
     default: hostname(),
     help: "this gateway's name in the audit log (each instance keeps its own hash chain)",
   },
+  writerLanes: {
+    env: "COPILOT_AUDIT_WRITER_LANES",
+    parse: (v: unknown) => (v === null ? null : int(1, 16)(v)),
+    default: null as number | null,
+    help: "independent hash chains this gateway writes in parallel (default: 2 on PostgreSQL, 1 on PGlite)",
+  },
   migrate: {
     env: "COPILOT_AUDIT_MIGRATE",
     flag: "--no-migrate",

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect } from "kysely";
@@ -13,7 +14,15 @@ import type { Database } from "./schema.js";
 
 /** One exclusive connection. `exec` runs multi-statement text without parameters. */
 export interface SqlSession {
-  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /**
+   * Runs one statement. `prepared`: a statement run often, worth a named prepared statement on this
+   * connection (pg; PGlite ignores it). Only for a small, bounded set of texts.
+   */
+  query<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    opts?: { prepared?: boolean },
+  ): Promise<R[]>;
   exec(text: string): Promise<void>;
 }
 
@@ -71,15 +80,17 @@ function openPg(url: string, opts: BackendOptions): Backend {
       const client = await pool.connect();
       const long = sopts?.noTimeout === true;
       // pg has no per-query "no timeout"; migrations get a day.
-      const cfg = (text: string, values?: readonly unknown[]) =>
+      const cfg = (text: string, values?: readonly unknown[], name?: string) =>
         ({
           text,
           values: values ? [...values] : [],
+          ...(name ? { name } : {}),
           ...(long ? { query_timeout: 86_400_000 } : {}),
         }) as pg.QueryConfig;
       const s: SqlSession = {
-        async query<R>(text: string, params?: readonly unknown[]) {
-          return (await client.query(cfg(text, params))).rows as R[];
+        async query<R>(text: string, params?: readonly unknown[], qopts?: { prepared?: boolean }) {
+          return (await client.query(cfg(text, params, qopts?.prepared ? statementName(text) : undefined)))
+            .rows as R[];
         },
         async exec(text) {
           await client.query(long ? cfg(text) : text);
@@ -149,4 +160,15 @@ async function openPGlite(dataDirOrMemory: string, lockDir: string | null): Prom
       await lock?.release();
     },
   };
+}
+
+const statementNames = new Map<string, string>();
+/** A stable name per statement text (pg prepares a named statement once per connection). */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `ca_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    if (statementNames.size < 1000) statementNames.set(text, name);
+  }
+  return name;
 }

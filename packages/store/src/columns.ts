@@ -227,6 +227,31 @@ export const TABLES: Readonly<Record<AuditTable, TableSpec>> = {
       ...chainColumns,
     ],
   },
+  retention_runs: {
+    table: "retention_runs",
+    nullable: new Set(["reason"]),
+    idColumn: "id",
+    timeColumn: "run_at",
+    columns: [
+      ["id", "uuid"],
+      ["run_at", "timestamptz"],
+      ["signed_off_by", "text"],
+      ["host", "text"],
+      ["older_than", "text"],
+      ["horizon", "timestamptz"],
+      ["range_from", "timestamptz"],
+      ["range_to", "timestamptz"],
+      ["partitions", "text[]"],
+      ["rows_removed", "bigint"],
+      ["rows_by_table", "jsonb"],
+      ["gaps_declared", "int"],
+      ["rows_verified", "bigint"],
+      ["chain_heads", "jsonb"],
+      ["kept_in_default", "bigint"],
+      ["reason", "text"],
+      ...chainColumns,
+    ],
+  },
 };
 
 /** Chain order of the tables does not matter; this is the order verify and the writer iterate them in. */
@@ -239,4 +264,5 @@ export const AUDIT_TABLES: readonly AuditTable[] = [
   "session_ends",
   "chain_closes",
   "chain_gaps",
+  "retention_runs",
 ];

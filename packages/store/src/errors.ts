@@ -8,7 +8,10 @@ export type StoreErrorCode =
   | "migration_out_of_order"
   | "migrations_not_found"
   | "record_invalid"
-  | "writer_closed";
+  | "writer_closed"
+  | "approval_not_found"
+  | "approval_conflict"
+  | "self_approval";
 
 /** Base class of every error this package throws on purpose. */
 export class StoreError extends Error {
@@ -90,5 +93,40 @@ export class WriterClosedError extends StoreError {
   constructor() {
     super("writer_closed", "the audit writer is closed");
     this.name = "WriterClosedError";
+  }
+}
+
+/** No approval request has this id. */
+export class ApprovalNotFoundError extends StoreError {
+  readonly requestId: string;
+
+  constructor(requestId: string) {
+    super("approval_not_found", `no approval request ${requestId}`);
+    this.name = "ApprovalNotFoundError";
+    this.requestId = requestId;
+  }
+}
+
+/** The request is not in a state that allows this decision (e.g. granting a denied request, revoking a pending one). */
+export class ApprovalConflictError extends StoreError {
+  readonly requestId: string;
+  readonly status: string;
+
+  constructor(requestId: string, status: string, message: string) {
+    super("approval_conflict", message);
+    this.name = "ApprovalConflictError";
+    this.requestId = requestId;
+    this.status = status;
+  }
+}
+
+/** A requester tried to grant their own request. */
+export class SelfApprovalError extends StoreError {
+  readonly requestId: string;
+
+  constructor(requestId: string) {
+    super("self_approval", `request ${requestId} is your own: another approver must decide it`);
+    this.name = "SelfApprovalError";
+    this.requestId = requestId;
   }
 }

@@ -118,7 +118,10 @@ export async function insertRows(s: SqlSession, rows: readonly ChainedRow[]): Pr
   if (statements.length === 0) return;
   if (statements.length === 1) {
     const st = statements[0] as Statement;
-    await s.query(st.text, st.params);
+    // Low-concurrency commits (a request, plus the previous response) repeat a handful of statement shapes:
+    // prepare those once per connection instead of parsing and planning each time. Larger commits vary in
+    // shape with every batch, so they stay unnamed (and the server does not collect statements).
+    await s.query(st.text, st.params, { prepared: rows.length <= 4 });
     return;
   }
   await s.exec("BEGIN");

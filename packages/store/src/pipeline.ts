@@ -33,6 +33,12 @@ export interface PipelineOptions {
   maxBatchRows: number;
   maxBatchDelayMs: number;
   commitTimeoutMs: number;
+  /**
+   * How long rows nobody waits on (responses, session rows) may wait for the next urgent commit to carry
+   * them, instead of a commit of their own. At low concurrency this halves the commits, and a request never
+   * queues behind the previous exchange's response commit.
+   */
+  lazyDelayMs: number;
 }
 
 export class CommitPipeline {
@@ -46,6 +52,7 @@ export class CommitPipeline {
   #queue: Pending[] = [];
   #queuedRows = 0;
   #running = false;
+  #lazyTimer: NodeJS.Timeout | null = null;
   #replayWanted = false;
   #probing = false;
   mode: "db" | "spool" = "db";
@@ -82,15 +89,33 @@ export class CommitPipeline {
     return this.#queuedRows;
   }
 
-  /** Chains and queues rows; resolves when they are durable. */
-  enqueue(rows: PendingRow[], survive = false): Promise<void> {
+  /**
+   * Chains and queues rows; resolves when they are durable. `urgent` rows (a request about to be forwarded)
+   * commit at once; others may wait up to `lazyDelayMs` to share the next commit.
+   */
+  enqueue(rows: PendingRow[], opts: { survive?: boolean; urgent?: boolean } = {}): Promise<void> {
+    const urgent = opts.urgent ?? true;
     return new Promise<void>((resolve, reject) => {
       const mark = this.#chain.mark();
       const chained = rows.map((r) => prepareRow(this.#chain.append(r)));
-      this.#queue.push({ rows, chained, mark, survive, resolve, reject });
+      this.#queue.push({ rows, chained, mark, survive: opts.survive ?? false, resolve, reject });
       this.#queuedRows += rows.length;
-      if (!this.#running) void this.drain();
+      if (this.#running) return;
+      if (urgent || this.stopped || this.#opts.lazyDelayMs <= 0) {
+        this.#clearLazyTimer();
+        void this.drain();
+      } else if (!this.#lazyTimer) {
+        this.#lazyTimer = setTimeout(() => {
+          this.#lazyTimer = null;
+          void this.drain();
+        }, this.#opts.lazyDelayMs);
+      }
     });
+  }
+
+  #clearLazyTimer(): void {
+    if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = null;
   }
 
   noteDbError(err: unknown, msg: string): void {
@@ -127,6 +152,7 @@ export class CommitPipeline {
   /** Runs commits and replay steps until there is nothing to do. Only one drain runs at a time. */
   async drain(): Promise<void> {
     if (this.#running) return;
+    this.#clearLazyTimer();
     this.#running = true;
     try {
       let busy = false;

@@ -1,4 +1,5 @@
 import type { ColumnType } from "kysely";
+import type { AuditViews } from "./views.js";
 
 // The typed mirror of migrations/*.sql. Audit tables are append-only, so no column is updatable (`never`).
 // bigint columns read back as decimal strings on both backends (pg's default; PGlite is configured to match).
@@ -135,6 +136,26 @@ export interface FindingsTable extends ChainColumns {
   action: Col<string>;
 }
 
+/** One retention run (migrations/0002_auditor.sql): who dropped which monthly partitions, and what they held. */
+export interface RetentionRunsTable extends ChainColumns {
+  id: Col<string>;
+  run_at: Timestamp;
+  signed_off_by: Col<string>;
+  host: Col<string>;
+  older_than: Col<string>;
+  horizon: Timestamp;
+  range_from: Timestamp;
+  range_to: Timestamp;
+  partitions: Col<string[]>;
+  rows_removed: BigIntCol;
+  rows_by_table: Json;
+  gaps_declared: Col<number>;
+  rows_verified: BigIntCol;
+  chain_heads: Json;
+  kept_in_default: BigIntCol;
+  reason: Nullable<string>;
+}
+
 export interface SchemaMigrationsTable {
   name: Col<string>;
   checksum: Col<string>;
@@ -164,8 +185,8 @@ export interface ExchangeLogView {
   chain_id: string;
 }
 
-/** The whole schema, for `Kysely<Database>`. */
-export interface Database {
+/** The whole schema, for `Kysely<Database>` (the auditor views of 0002 come from `AuditViews`). */
+export interface Database extends AuditViews {
   schema_migrations: SchemaMigrationsTable;
   chains: ChainsTable;
   chain_closes: ChainClosesTable;
@@ -176,6 +197,7 @@ export interface Database {
   exchange_responses: ExchangeResponsesTable;
   findings: FindingsTable;
   exchange_log: ExchangeLogView;
+  retention_runs: RetentionRunsTable;
 }
 
 /** Names of the hash-chained audit tables. */
@@ -187,4 +209,5 @@ export type AuditTable =
   | "session_ends"
   | "exchanges"
   | "exchange_responses"
-  | "findings";
+  | "findings"
+  | "retention_runs";

@@ -10,6 +10,11 @@ export interface WriterOptions {
   maxBatchRows?: number;
   /** Extra wait to grow a batch while the previous commit was busy (default 0: no added latency). */
   maxBatchDelayMs?: number;
+  /**
+   * How long response and session rows may wait to share the next request's commit (default 25 ms). A
+   * crash can lose at most this window of them; the exchanges concerned then show as incomplete.
+   */
+  lazyDelayMs?: number;
   /** How often to probe the database while spooling (default 1000 ms). */
   probeIntervalMs?: number;
   /** A commit that takes longer goes to the spool instead (default 5000 ms). */

@@ -88,6 +88,7 @@ class Writer implements AuditWriter {
       maxBatchRows: Math.max(1, opts.maxBatchRows ?? 500),
       maxBatchDelayMs: Math.max(0, opts.maxBatchDelayMs ?? 0),
       commitTimeoutMs: Math.max(1, opts.commitTimeoutMs ?? 5_000),
+      lazyDelayMs: Math.max(0, opts.lazyDelayMs ?? 25),
     };
     this.#lanes = Array.from({ length: Math.max(1, Math.min(16, Math.floor(opts.lanes ?? 1))) }, (_, i) => {
       const chainId = randomUUID();
@@ -143,7 +144,7 @@ class Writer implements AuditWriter {
                 }),
               },
             ],
-            true,
+            { survive: true },
           )
           .catch((err) =>
             this.#deps.logger?.error(
@@ -169,12 +170,14 @@ class Writer implements AuditWriter {
     else void first.pipeline.probe();
   }
 
+  // Session and response rows are "lazy": nobody waits on them, so they ride along with the next request's
+  // commit (or commit after lazyDelayMs). Only a request, about to be forwarded, forces a commit at once.
   sessionOpened(r: SessionOpenedRecord): Promise<void> {
-    return this.#record(r.id, () => sessionOpenedRows(r, this.#ctx));
+    return this.#record(r.id, () => sessionOpenedRows(r, this.#ctx), false);
   }
 
   sessionClosed(r: SessionClosedRecord): Promise<void> {
-    return this.#record(r.sessionId, () => sessionClosedRows(r));
+    return this.#record(r.sessionId, () => sessionClosedRows(r), false);
   }
 
   requestStarted(r: RequestRecord): Promise<void> {
@@ -186,11 +189,15 @@ class Writer implements AuditWriter {
   }
 
   responseFinished(r: ResponseRecord): Promise<void> {
-    return this.#record(r.exchangeId, () => {
-      const kind = r.endpointKind ?? (this.#tokenExchanges.has(r.exchangeId) ? "token" : undefined);
-      this.#tokenExchanges.delete(r.exchangeId);
-      return responseRows(r, kind, this.#ctx);
-    });
+    return this.#record(
+      r.exchangeId,
+      () => {
+        const kind = r.endpointKind ?? (this.#tokenExchanges.has(r.exchangeId) ? "token" : undefined);
+        this.#tokenExchanges.delete(r.exchangeId);
+        return responseRows(r, kind, this.#ctx);
+      },
+      false,
+    );
   }
 
   captureBody(): BodyCapture {
@@ -266,7 +273,7 @@ class Writer implements AuditWriter {
     await l.spool.close().catch(() => {});
   }
 
-  #record(key: string, build: () => PendingRow[]): Promise<void> {
+  #record(key: string, build: () => PendingRow[], urgent = true): Promise<void> {
     if (this.#closed) return Promise.reject(new WriterClosedError());
     let rows: PendingRow[];
     try {
@@ -274,7 +281,7 @@ class Writer implements AuditWriter {
     } catch (err) {
       return Promise.reject(err);
     }
-    return (this.#lanes[laneIndex(key, this.#lanes.length)] as Lane).pipeline.enqueue(rows);
+    return (this.#lanes[laneIndex(key, this.#lanes.length)] as Lane).pipeline.enqueue(rows, { urgent });
   }
 
   #startRecovery(): void {
