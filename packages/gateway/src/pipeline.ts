@@ -185,8 +185,13 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
       streams.push(DECODERS[coding]());
       deleteHeader(ex.responseHeaders, "content-encoding");
     }
+    const declared = Number(getHeader(ex.responseHeaders, "content-length") ?? Number.NaN);
     deleteHeader(ex.responseHeaders, "content-length");
     for (const t of transforms) streams.push(toStream(t));
+    // A small body that is not a stream (the redactor holds those whole anyway) goes out in one write with
+    // a Content-Length, instead of chunked encoding's head + chunk + terminator.
+    const isStream = /event-stream/i.test(getHeader(ex.responseHeaders, "content-type") ?? "");
+    if (!isStream && declared <= COLLECT_LIMIT) streams.push(collectWithLength(ex));
   }
   upstream.on("data", (chunk: Buffer) => {
     if (ex.responseBodyBytes === 0) ex.timings.firstByteMs = ex.elapsedMs();
@@ -219,6 +224,25 @@ async function sendResponse(ex: Exchange, stages: readonly Stage[]): Promise<voi
 }
 
 class TransformFailed extends Error {}
+
+/** Largest non-stream body collected to be sent with a Content-Length after transformation. */
+const COLLECT_LIMIT = 1024 * 1024;
+
+function collectWithLength(ex: Exchange): Transform {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk);
+      size += chunk.length;
+      cb();
+    },
+    flush(cb) {
+      if (!ex.res.headersSent) ex.res.setHeader("content-length", size);
+      cb(null, size > 0 ? Buffer.concat(chunks, size) : undefined);
+    },
+  });
+}
 
 /**
  * upstream → transforms → client with backpressure (pipe), settling once: on the client's `finish`, or on

@@ -50,10 +50,12 @@ export function upstream(client: Upstream): Stage {
         onCancel: (cancel) => ex.onCancel(cancel),
       });
       ex.timings.upstreamHeadersMs = ex.elapsedMs();
-      ex.log.debug(
-        { upstreamMs: ex.timings.upstreamHeadersMs - started, status: res.statusCode },
-        "upstream responded",
-      );
+      if (ex.session.log.isLevelEnabled("debug")) {
+        ex.log.debug(
+          { upstreamMs: ex.timings.upstreamHeadersMs - started, status: res.statusCode },
+          "upstream responded",
+        );
+      }
       ex.upstreamResponse = res;
       ex.respondedAt = new Date();
       ex.responseStatus = res.statusCode ?? 502;
