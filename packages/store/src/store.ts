@@ -143,7 +143,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       writers.add(w);
       return w;
     },
-    verify: (vopts) => verifyChains(backend, vopts),
+    verify: (vopts) => verifyChains(backend, fp, vopts),
     async close() {
       for (const w of [...writers]) await w.close().catch(() => {});
       await backend.close();

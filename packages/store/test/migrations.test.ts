@@ -20,6 +20,11 @@ const APPEND_ONLY = "copilot-audit: audit rows are append-only";
 
 const file = (name: string): MigrationFile => ({ name, sql: "", checksum: "" });
 
+/** Every migration in the repository, in the order the runner applies them. */
+const ALL = readdirSync(findMigrationsDir())
+  .filter((f) => f.endsWith(".sql"))
+  .sort();
+
 describe("planMigrations", () => {
   it("returns pending files in name order", () => {
     const plan = planMigrations([file("0001_a.sql"), file("0002_b.sql"), file("0003_c.sql")], ["0001_a.sql"]);
@@ -95,21 +100,25 @@ describe.each(await backends())("migrations on %s", (backend) => {
   function migrationsWith(name: string, files: Record<string, string>): string {
     const dir = join(extraDir, name);
     mkdirSync(dir);
-    copyFileSync(join(findMigrationsDir(), "0001_audit.sql"), join(dir, "0001_audit.sql"));
+    for (const f of ALL) copyFileSync(join(findMigrationsDir(), f), join(dir, f));
     for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
     return dir;
   }
 
-  it("applied 0001 and records it", async () => {
-    const rows = await t.store.db.selectFrom("schema_migrations").select(["name", "checksum"]).execute();
-    expect(rows.map((r) => r.name)).toEqual(["0001_audit.sql"]);
+  it("applied every migration and records it", async () => {
+    const rows = await t.store.db
+      .selectFrom("schema_migrations")
+      .select(["name", "checksum"])
+      .orderBy("name")
+      .execute();
+    expect(rows.map((r) => r.name)).toEqual(ALL);
     expect(rows[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it("is idempotent: a second run applies nothing", async () => {
     const r = await t.store.migrate();
     expect(r.applied).toEqual([]);
-    expect(r.alreadyApplied).toEqual(["0001_audit.sql"]);
+    expect(r.alreadyApplied).toEqual(ALL);
     expect(r.partitionsCreated).toBe(0);
   });
 
@@ -229,15 +238,15 @@ describe.each(await backends())("migrations on %s", (backend) => {
 
   it("applies a new migration in its own transaction, and rolls a failing one back", async () => {
     const dir = migrationsWith("ok", {
-      "0002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
-      "0003_broken.sql": "CREATE TABLE extra_c (x int);\nSELECT * FROM no_such_table;\n",
+      "9002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
+      "9003_broken.sql": "CREATE TABLE extra_c (x int);\nSELECT * FROM no_such_table;\n",
     });
     const err = await migrateWith(dir);
     expect(err).toBeInstanceOf(StoreError);
-    expect(err).toMatchObject({ code: "migration_failed", migration: "0003_broken.sql" });
+    expect(err).toMatchObject({ code: "migration_failed", migration: "9003_broken.sql" });
     const b = await runner();
     const names = await b.db.selectFrom("schema_migrations").select("name").orderBy("name").execute();
-    expect(names.map((n) => n.name)).toEqual(["0001_audit.sql", "0002_extra.sql"]);
+    expect(names.map((n) => n.name)).toEqual([...ALL, "9002_extra.sql"]);
     const tables = await sql<{ a: string | null; c: string | null }>`
       SELECT to_regclass('extra_a')::text AS a, to_regclass('extra_c')::text AS c`.execute(b.db);
     expect(tables.rows[0]).toEqual({ a: "extra_a", c: null });
@@ -245,7 +254,7 @@ describe.each(await backends())("migrations on %s", (backend) => {
 
   it("refuses a new file that sorts before the last applied one", async () => {
     const dir = migrationsWith("order", {
-      "0002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
+      "9002_extra.sql": "CREATE TABLE extra_a (x int);\nCREATE TABLE extra_b (y int);\n",
       "0001_b_late.sql": "SELECT 1;\n",
     });
     expect(await migrateWith(dir)).toMatchObject({
@@ -276,8 +285,9 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("migrations racing on one server
       for (const s of stores) {
         const r = await sql<{
           n: string;
-        }>`SELECT count(*)::text AS n FROM pg_roles WHERE rolname = 'copilot_audit_auditor'`.execute(s.db);
-        expect(r.rows[0]?.n).toBe("1");
+        }>`SELECT count(*)::text AS n FROM pg_roles
+           WHERE rolname IN ('copilot_audit_auditor', 'copilot_audit_reader')`.execute(s.db);
+        expect(r.rows[0]?.n).toBe("2");
         await s.close();
       }
     } finally {
@@ -293,8 +303,12 @@ describe.runIf(!!process.env.TEST_DATABASE_URL)("migrations racing on one server
       const stores = await Promise.all(
         dirs.map((dir) => openStore({ dataDir: dir, databaseUrl: d.url, poolSize: 1 })),
       );
-      const names = await stores[0]?.db.selectFrom("schema_migrations").select("name").execute();
-      expect(names?.map((n) => n.name)).toEqual(["0001_audit.sql"]);
+      const names = await stores[0]?.db
+        .selectFrom("schema_migrations")
+        .select("name")
+        .orderBy("name")
+        .execute();
+      expect(names?.map((n) => n.name)).toEqual(ALL);
       for (const s of stores) await s.close();
     } finally {
       await d.drop();

@@ -3,6 +3,8 @@ import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeRow } from "../src/canonical.js";
 import { Chain } from "../src/chain.js";
+import { createFingerprinter } from "../src/fingerprint.js";
+import { gapReason, gapSignature } from "../src/gaps.js";
 import type { AuditWriter, Database } from "../src/index.js";
 import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
 
@@ -192,9 +194,25 @@ describe.each(await backends())("verify on %s", (backend) => {
   });
 
   describe("declared gaps (the retention extension point)", () => {
-    /** A retention-like writer chain (genesis + one chain_gaps row) declaring [from, to] of `w`'s chain removed. */
-    async function declareGap(from: string, to: string, lastHash: string) {
+    /**
+     * A retention-like writer chain (genesis + one chain_gaps row) declaring [from, to] of `w`'s chain removed,
+     * signed with the store's fingerprint key (or, with `signedBy`, another key).
+     */
+    async function declareGap(
+      from: string,
+      to: string,
+      lastHash: string,
+      signedBy: (s: string) => string = (s) => t.store.fingerprint(s),
+    ) {
       const chain = new Chain(uuid());
+      const runId = uuid();
+      const signature = gapSignature(signedBy, {
+        gapChainId: w.chainId,
+        fromSeq: from,
+        toSeq: to,
+        lastHash,
+        runId,
+      });
       const genesis = chain.append({
         table: "chains",
         row: normalizeRow("chains", { writer_name: "retention", host: "h", pid: 1, started_at: new Date() }),
@@ -206,7 +224,7 @@ describe.each(await backends())("verify on %s", (backend) => {
           from_seq: from,
           to_seq: to,
           last_hash: lastHash,
-          reason: "retention: partition detached",
+          reason: gapReason(runId, signature),
           declared_at: new Date(),
         }),
       });
@@ -238,19 +256,49 @@ describe.each(await backends())("verify on %s", (backend) => {
       const decl = await declareGap(victim.seq, victim.seq, victim.hash);
       expect((await t.store.verify()).firstProblem).toBeNull();
 
+      // A declaration in a verified chain, but signed with another key (anyone can start a chain): no excuse.
+      await asTamperer(t.store.db, [
+        sql`DELETE FROM chain_gaps`,
+        sql`DELETE FROM chains WHERE chain_id = ${decl.chainId}`,
+      ]);
+      const otherKey = createFingerprinter(new Uint8Array(32).fill(7));
+      const forgedChain = await declareGap(victim.seq, victim.seq, victim.hash, otherKey);
+      const forged = await t.store.verify();
+      expect(forged.chains.find((c) => c.chainId === forgedChain.chainId)?.ok).toBe(true);
+      expect(forged.chains.find((c) => c.chainId === w.chainId)?.problem).toMatchObject({
+        kind: "missing_seq",
+        seq: Number(victim.seq),
+      });
+      expect(forged.chains.find((c) => c.chainId === w.chainId)?.problem?.message).toContain("not signed");
+      await asTamperer(t.store.db, [
+        sql`DELETE FROM chain_gaps`,
+        sql`DELETE FROM chains WHERE chain_id = ${forgedChain.chainId}`,
+      ]);
+      const decl2 = await declareGap(victim.seq, victim.seq, victim.hash);
+      const excused = await t.store.verify();
+      expect(excused.ok).toBe(true);
+      expect(excused.chains.find((c) => c.chainId === w.chainId)?.gaps).toEqual([
+        {
+          fromSeq: Number(victim.seq),
+          toSeq: Number(victim.seq),
+          runId: expect.any(String),
+          declaredBy: { chainId: decl2.chainId, seq: 1 },
+        },
+      ]);
+
       // An intruder edits the declaration: its own chain breaks, so the gap is no longer excused.
       await asTamperer(t.store.db, [
-        sql`UPDATE chain_gaps SET reason = 'nothing to see' WHERE chain_id = ${decl.chainId}`,
+        sql`UPDATE chain_gaps SET declared_at = now() - interval '1 day' WHERE chain_id = ${decl2.chainId}`,
       ]);
       const r = await t.store.verify();
-      expect(r.chains.find((c) => c.chainId === decl.chainId)?.problem?.kind).toBe("hash_mismatch");
+      expect(r.chains.find((c) => c.chainId === decl2.chainId)?.problem?.kind).toBe("hash_mismatch");
       expect(r.chains.find((c) => c.chainId === w.chainId)?.problem).toMatchObject({
         kind: "missing_seq",
         seq: Number(victim.seq),
       });
       await asTamperer(t.store.db, [
         sql`DELETE FROM chain_gaps`,
-        sql`DELETE FROM chains WHERE chain_id = ${decl.chainId}`,
+        sql`DELETE FROM chains WHERE chain_id = ${decl2.chainId}`,
       ]);
 
       // A forged declaration that is not part of any verified chain does not count either.
