@@ -252,6 +252,42 @@ export const TABLES: Readonly<Record<AuditTable, TableSpec>> = {
       ...chainColumns,
     ],
   },
+  approval_events: {
+    table: "approval_events",
+    nullable: new Set([
+      "issuer",
+      "email",
+      "groups",
+      "actor_subject",
+      "reason",
+      "note",
+      "ttl_seconds",
+      "expires_at",
+    ]),
+    enums: {
+      event: ["requested", "reason", "granted", "denied", "revoked", "expired"],
+      actor_kind: ["requester", "approver", "operator", "system"],
+    },
+    idColumn: "request_id",
+    timeColumn: "at",
+    columns: [
+      ["request_id", "text"],
+      ["event", "text"],
+      ["at", "timestamptz"],
+      ["issuer", "text"],
+      ["subject", "text"],
+      ["email", "text"],
+      ["groups", "text[]"],
+      ["actor", "text"],
+      ["actor_kind", "text"],
+      ["actor_subject", "text"],
+      ["reason", "text"],
+      ["note", "text"],
+      ["ttl_seconds", "int"],
+      ["expires_at", "timestamptz"],
+      ...chainColumns,
+    ],
+  },
 };
 
 /** Chain order of the tables does not matter; this is the order verify and the writer iterate them in. */
@@ -264,5 +300,6 @@ export const AUDIT_TABLES: readonly AuditTable[] = [
   "session_ends",
   "chain_closes",
   "chain_gaps",
+  "approval_events",
   "retention_runs",
 ];

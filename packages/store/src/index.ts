@@ -1,6 +1,27 @@
 // @copilot-audit/store: the audit database (pg or PGlite), migrations, the group-commit hash-chained
 // writer with its local spool, and chain verification.
 export {
+  APPROVAL_TEXT_MAX,
+  type ApprovalActor,
+  type ApprovalEventRecord,
+} from "./approval-events.js";
+export { normalizeApprovalId } from "./approval-ids.js";
+export { type ApprovalsOptions, openApprovals } from "./approvals.js";
+export {
+  MAX_TTL_SECONDS as APPROVAL_MAX_TTL_SECONDS,
+  MIN_TTL_SECONDS as APPROVAL_MIN_TTL_SECONDS,
+} from "./approvals-repo.js";
+export type {
+  ApprovalEvent,
+  ApprovalListFilter,
+  ApprovalLookup,
+  ApprovalRequest,
+  ApprovalRequester,
+  Approvals,
+  ApprovalsStatus,
+} from "./approvals-types.js";
+export { APPROVALS_CHANNEL } from "./approvals-view.js";
+export {
   BodyCapture,
   type BodyColumnValues,
   type BodyInput,
@@ -9,11 +30,14 @@ export {
 } from "./body.js";
 export { GENESIS_HASH } from "./canonical.js";
 export {
+  ApprovalConflictError,
+  ApprovalNotFoundError,
   ConfigInvalidError,
   DatabaseLockedError,
   MigrationFailedError,
   MigrationOrderError,
   RecordInvalidError,
+  SelfApprovalError,
   StoreError,
   type StoreErrorCode,
   StoreUnavailableError,

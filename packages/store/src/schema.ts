@@ -156,6 +156,73 @@ export interface RetentionRunsTable extends ChainColumns {
   reason: Nullable<string>;
 }
 
+/** Audit trail of just-in-time approvals (migrations/0003_approvals.sql): requests, reasons, decisions, expiries, revocations. */
+export interface ApprovalEventsTable extends ChainColumns {
+  request_id: Col<string>;
+  event: Col<ApprovalEventKind>;
+  at: Timestamp;
+  issuer: Nullable<string>;
+  subject: Col<string>;
+  email: Nullable<string>;
+  groups: Nullable<string[]>;
+  actor: Col<string>;
+  actor_kind: Col<ApprovalActorKind>;
+  actor_subject: Nullable<string>;
+  reason: Nullable<string>;
+  note: Nullable<string>;
+  ttl_seconds: Nullable<number>;
+  expires_at: NullableTimestamp;
+}
+
+export type ApprovalEventKind = "requested" | "reason" | "granted" | "denied" | "revoked" | "expired";
+export type ApprovalActorKind = "requester" | "approver" | "operator" | "system";
+export type ApprovalStatus = "pending" | "granted" | "denied" | "revoked" | "expired";
+
+type Mutable<T> = ColumnType<T, T, T>;
+type MutableNullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+type MutableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+
+/** Operational (mutable, not audit) state of approval requests (0003): what gateways decide from. */
+export interface ApprovalRequestsTable {
+  id: Col<string>;
+  issuer: Col<string>;
+  subject: Col<string>;
+  email: Nullable<string>;
+  groups: Nullable<string[]>;
+  reason: MutableNullable<string>;
+  status: Mutable<ApprovalStatus>;
+  requested_at: Timestamp;
+  default_ttl_seconds: Col<number>;
+  decided_at: MutableTimestamp;
+  decided_by: MutableNullable<string>;
+  decision_note: MutableNullable<string>;
+  ttl_seconds: MutableNullable<number>;
+  expires_at: MutableTimestamp;
+  revoked_at: MutableTimestamp;
+  revoked_by: MutableNullable<string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  change_seq: ColumnType<string, never, never>;
+}
+
+/** Read-only view (0003): one row per approval request, derived from approval_events alone. */
+export interface ApprovalsView {
+  id: string;
+  subject: string;
+  email: string | null;
+  groups: string[] | null;
+  reason: string | null;
+  status: ApprovalStatus;
+  requested_at: Date;
+  decided_at: Date | null;
+  decided_by: string | null;
+  decision_note: string | null;
+  ttl_seconds: number | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  revoked_by: string | null;
+  issuer: string | null;
+}
+
 export interface SchemaMigrationsTable {
   name: Col<string>;
   checksum: Col<string>;
@@ -197,6 +264,9 @@ export interface Database extends AuditViews {
   exchange_responses: ExchangeResponsesTable;
   findings: FindingsTable;
   exchange_log: ExchangeLogView;
+  approval_events: ApprovalEventsTable;
+  approval_requests: ApprovalRequestsTable;
+  approvals: ApprovalsView;
   retention_runs: RetentionRunsTable;
 }
 
@@ -210,4 +280,5 @@ export type AuditTable =
   | "exchanges"
   | "exchange_responses"
   | "findings"
-  | "retention_runs";
+  | "retention_runs"
+  | "approval_events";

@@ -1,3 +1,4 @@
+import type { ApprovalEventRecord } from "./approval-events.js";
 import type { BodyCapture } from "./body.js";
 import type { RequestRecord, ResponseRecord, SessionClosedRecord, SessionOpenedRecord } from "./records.js";
 
@@ -64,6 +65,8 @@ export interface AuditWriter {
   /** Resolves when the request row is durable; rejects StoreUnavailableError when it cannot be. */
   requestStarted(r: RequestRecord): Promise<void>;
   responseFinished(r: ResponseRecord): Promise<void>;
+  /** An approval request, reason, decision, expiry or revocation (resolves when durable). */
+  approvalEvent(r: ApprovalEventRecord): Promise<void>;
   /** A capture for a streamed body, capped at the store's body cap. */
   captureBody(): BodyCapture;
   health(): WriterHealth;

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Backend } from "./backend.js";
+import { type ApprovalEventRecord, approvalEventRows } from "./approval-events.js";
 import { BodyCapture } from "./body.js";
 import { normalizeRow } from "./canonical.js";
 import { Chain } from "./chain.js";
@@ -198,6 +199,11 @@ class Writer implements AuditWriter {
       },
       false,
     );
+  }
+
+  /** Approval events commit at once: the caller (a decision, a new request) waits for them. */
+  approvalEvent(r: ApprovalEventRecord): Promise<void> {
+    return this.#record(r.requestId, () => approvalEventRows(r));
   }
 
   captureBody(): BodyCapture {
