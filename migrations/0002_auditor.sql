@@ -99,6 +99,7 @@ SELECT
   coalesce(f.request_findings, 0)  AS request_findings,
   coalesce(f.response_findings, 0) AS response_findings,
   coalesce(f.findings, 0)          AS findings_count,
+  coalesce(f.exposed, 0)           AS findings_exposed,
   e.headers                    AS request_headers,
   e.body_text                  AS request_body,
   e.body_bytes IS NOT NULL     AS request_body_binary,
@@ -125,12 +126,14 @@ LEFT JOIN LATERAL (
 LEFT JOIN LATERAL (
   SELECT count(*) FILTER (WHERE y.direction = 'request')  AS request_findings,
          count(*) FILTER (WHERE y.direction = 'response') AS response_findings,
-         count(*)                                         AS findings
+         count(*)                                         AS findings,
+         count(*) FILTER (WHERE y.action = 'reported')    AS exposed
   FROM findings y
   WHERE y.exchange_id = e.id
 ) f ON true
 LEFT JOIN LATERAL (
-  SELECT z.client_address FROM sessions z WHERE z.id = e.session_id LIMIT 1
+  -- an aggregate (one row at most), so the planner drops this join when client_address is not selected
+  SELECT min(z.client_address) AS client_address FROM sessions z WHERE z.id = e.session_id
 ) s ON true;
 
 -- One row per client connection (intercepted, tunnelled or refused), its open and close joined.
@@ -220,6 +223,7 @@ SELECT
   count(*) FILTER (WHERE a.outcome = 'refused')                     AS refused,
   count(*) FILTER (WHERE a.outcome IS DISTINCT FROM 'completed' AND a.outcome IS DISTINCT FROM 'refused') AS failed,
   coalesce(sum(a.findings_count), 0)::bigint                        AS findings,
+  coalesce(sum(a.findings_exposed), 0)::bigint                      AS findings_exposed,
   coalesce(sum(a.request_body_size), 0)::bigint                     AS request_bytes,
   coalesce(sum(a.response_body_size), 0)::bigint                    AS response_bytes,
   min(a.requested_at)                                               AS first_request_at,

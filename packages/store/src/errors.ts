@@ -11,7 +11,9 @@ export type StoreErrorCode =
   | "writer_closed"
   | "approval_not_found"
   | "approval_conflict"
-  | "self_approval";
+  | "self_approval"
+  | "query_invalid"
+  | "retention_refused";
 
 /** Base class of every error this package throws on purpose. */
 export class StoreError extends Error {
@@ -128,5 +130,24 @@ export class SelfApprovalError extends StoreError {
     super("self_approval", `request ${requestId} is your own: another approver must decide it`);
     this.name = "SelfApprovalError";
     this.requestId = requestId;
+  }
+}
+
+/** A report or query got input it cannot use (unknown or ambiguous session id, no secret, bad horizon). */
+export class QueryInvalidError extends StoreError {
+  constructor(message: string) {
+    super("query_invalid", message);
+    this.name = "QueryInvalidError";
+  }
+}
+
+/**
+ * Retention refused to drop anything: a chain it would cut does not verify (dropping would destroy the
+ * evidence), rows arrived in the partitions while it ran, or it could not lock them in time.
+ */
+export class RetentionRefusedError extends StoreError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("retention_refused", message, options);
+    this.name = "RetentionRefusedError";
   }
 }

@@ -36,13 +36,21 @@ export {
   DatabaseLockedError,
   MigrationFailedError,
   MigrationOrderError,
+  QueryInvalidError,
   RecordInvalidError,
+  RetentionRefusedError,
   SelfApprovalError,
   StoreError,
   type StoreErrorCode,
   StoreUnavailableError,
   WriterClosedError,
 } from "./errors.js";
+export {
+  type ExposureHit,
+  type ExposureResult,
+  type ExposureSource,
+  exposureReport,
+} from "./exposure.js";
 export { FINGERPRINT_PREFIX } from "./fingerprint.js";
 export {
   findMigrationsDir,
@@ -59,9 +67,47 @@ export type {
   SessionClosedRecord,
   SessionOpenedRecord,
 } from "./records.js";
+export {
+  type ActivityRow,
+  activityReport,
+  type ReportFilter,
+  type SecretRow,
+  secretsReport,
+  type UserRow,
+  usersReport,
+} from "./reports.js";
+export {
+  applyRetention,
+  RETENTION_WRITER_NAME,
+  type RetentionGap,
+  type RetentionOptions,
+  type RetentionPartition,
+  type RetentionProgress,
+  type RetentionReport,
+} from "./retention.js";
 export { DEFAULT_SENSITIVE_HEADERS, type RawHeaders, TOKEN_BODY_FIELDS } from "./sanitize.js";
 export type * from "./schema.js";
 export { type OpenStoreOptions, openStore, type Store } from "./store.js";
 export type { StoreLogger } from "./store-types.js";
-export type { ChainProblem, ChainProblemKind, ChainReport, VerifyOptions, VerifyReport } from "./verify.js";
+export { ExchangeTail, type TailEvent, type TailExchange, type TailFilter } from "./tail.js";
+export {
+  listSessions,
+  resolveSessionId,
+  type SessionFilter,
+  type SessionSummary,
+  sessionTranscript,
+  type Transcript,
+  type TranscriptBody,
+  type TranscriptExchange,
+  type TranscriptFinding,
+} from "./transcripts.js";
+export type {
+  ChainProblem,
+  ChainProblemKind,
+  ChainReport,
+  DeclaredGap,
+  VerifyOptions,
+  VerifyReport,
+} from "./verify.js";
+export type * from "./views.js";
 export type { AuditWriter, WriterHealth, WriterOptions, WriterStats } from "./writer-types.js";

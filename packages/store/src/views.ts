@@ -37,6 +37,7 @@ export interface AuditExchangesView {
   request_findings: string;
   response_findings: string;
   findings_count: string;
+  findings_exposed: string;
   request_headers: JsonObject;
   request_body: string | null;
   request_body_binary: boolean;
@@ -110,6 +111,7 @@ export interface AuditFindingsView {
 
 /** audit_daily_activity: per user and UTC day. */
 export interface AuditDailyActivityView {
+  /** A SQL date. pg parses it as local midnight, PGlite as UTC midnight: select `day::text` to compare. */
   day: Date;
   user_issuer: string | null;
   user_subject: string | null;
@@ -122,6 +124,7 @@ export interface AuditDailyActivityView {
   refused: string;
   failed: string;
   findings: string;
+  findings_exposed: string;
   request_bytes: string;
   response_bytes: string;
   first_request_at: Date;

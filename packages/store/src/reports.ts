@@ -1,0 +1,247 @@
+import { type Expression, type Kysely, type SqlBool, sql } from "kysely";
+import type { Database } from "./schema.js";
+
+// Report queries for `copilot-audit report`. They read the auditor views only (migrations/0002_auditor.sql),
+// so they work for a login that has nothing but copilot_audit_reader. Times are bounded half-open:
+// since <= t < until.
+
+export interface ReportFilter {
+  since?: Date | undefined;
+  until?: Date | undefined;
+  /** A user's subject, or their email (case-insensitive). */
+  user?: string | undefined;
+}
+
+/** One user's activity on one UTC day (the audit_daily_activity view with exact time bounds). */
+export interface ActivityRow {
+  day: string;
+  userSubject: string | null;
+  userEmail: string | null;
+  exchanges: number;
+  sessions: number;
+  completions: number;
+  chats: number;
+  refused: number;
+  failed: number;
+  findings: number;
+  findingsExposed: number;
+  requestBytes: number;
+  responseBytes: number;
+  models: string[];
+  firstRequestAt: Date;
+  lastRequestAt: Date;
+}
+
+/** One user over the whole period. */
+export interface UserRow {
+  userSubject: string | null;
+  userEmail: string | null;
+  userIssuer: string | null;
+  groups: string[];
+  firstRequestAt: Date;
+  lastRequestAt: Date;
+  activeDays: number;
+  exchanges: number;
+  sessions: number;
+  completions: number;
+  chats: number;
+  refused: number;
+  failed: number;
+  findings: number;
+  findingsExposed: number;
+  requestBytes: number;
+  models: string[];
+  clientAddresses: string[];
+}
+
+/** One secret found in a request or a response. */
+export interface SecretRow {
+  recordedAt: Date;
+  userSubject: string | null;
+  userEmail: string | null;
+  direction: "request" | "response";
+  ruleId: string;
+  action: string;
+  /** True when the secret went through in clear (report mode), not masked or blocked. */
+  exposed: boolean;
+  host: string | null;
+  endpointKind: string | null;
+  model: string | null;
+  location: string;
+  fingerprint: string;
+  exchangeId: string;
+  sessionId: string | null;
+}
+
+type Where = (column: string) => Expression<SqlBool>[];
+
+/** Time-range and user conditions on a view's columns. */
+export function filterConditions(f: ReportFilter, userColumns = true): Where {
+  return (timeColumn) => {
+    const conds: Expression<SqlBool>[] = [];
+    if (f.since) conds.push(sql<SqlBool>`${sql.ref(timeColumn)} >= ${f.since}`);
+    if (f.until) conds.push(sql<SqlBool>`${sql.ref(timeColumn)} < ${f.until}`);
+    if (f.user && userColumns)
+      conds.push(sql<SqlBool>`(user_subject = ${f.user} OR lower(user_email) = ${f.user.toLowerCase()})`);
+    return conds;
+  };
+}
+
+export function whereClause(conds: Expression<SqlBool>[]) {
+  return conds.length === 0 ? sql`` : sql`WHERE ${sql.join(conds, sql` AND `)}`;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const date = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+
+/** The counters shared by the activity and users reports, over audit_exchanges. */
+const COUNTERS = sql`count(*)::int AS exchanges,
+  count(DISTINCT session_id)::int AS sessions,
+  count(*) FILTER (WHERE endpoint_kind = 'completions')::int AS completions,
+  count(*) FILTER (WHERE endpoint_kind IN ('chat', 'responses', 'messages'))::int AS chats,
+  count(*) FILTER (WHERE outcome = 'refused')::int AS refused,
+  count(*) FILTER (WHERE outcome IS DISTINCT FROM 'completed' AND outcome IS DISTINCT FROM 'refused')::int AS failed,
+  coalesce(sum(findings_count), 0)::int AS findings,
+  coalesce(sum(findings_exposed), 0)::int AS findings_exposed,
+  coalesce(sum(request_body_size), 0)::text AS request_bytes,
+  coalesce(sum(response_body_size), 0)::text AS response_bytes,
+  coalesce(array_agg(DISTINCT model) FILTER (WHERE model IS NOT NULL), '{}') AS models,
+  min(requested_at) AS first_request_at,
+  max(requested_at) AS last_request_at`;
+
+interface CounterRow {
+  exchanges: number;
+  sessions: number;
+  completions: number;
+  chats: number;
+  refused: number;
+  failed: number;
+  findings: number;
+  findings_exposed: number;
+  request_bytes: string;
+  response_bytes: string;
+  models: string[];
+  first_request_at: Date;
+  last_request_at: Date;
+}
+
+function counters(r: CounterRow) {
+  return {
+    exchanges: num(r.exchanges),
+    sessions: num(r.sessions),
+    completions: num(r.completions),
+    chats: num(r.chats),
+    refused: num(r.refused),
+    failed: num(r.failed),
+    findings: num(r.findings),
+    findingsExposed: num(r.findings_exposed),
+    requestBytes: num(r.request_bytes),
+    models: [...(r.models ?? [])].sort(),
+    firstRequestAt: date(r.first_request_at),
+    lastRequestAt: date(r.last_request_at),
+  };
+}
+
+/** Per user and UTC day: exchanges, sessions, completions, chats, refusals, failures, secrets, volume. */
+export async function activityReport(db: Kysely<Database>, f: ReportFilter = {}): Promise<ActivityRow[]> {
+  const res = await sql<CounterRow & { day: string; user_subject: string | null; user_email: string | null }>`
+    SELECT to_char((requested_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day,
+           user_subject, max(user_email) AS user_email, ${COUNTERS}
+    FROM audit_exchanges ${whereClause(filterConditions(f)("requested_at"))}
+    GROUP BY 1, user_issuer, user_subject
+    ORDER BY 1, user_subject NULLS LAST, user_email`.execute(db);
+  return res.rows.map((r) => ({
+    day: r.day,
+    userSubject: r.user_subject,
+    userEmail: r.user_email,
+    ...counters(r),
+    responseBytes: num(r.response_bytes),
+  }));
+}
+
+/** One row per user over the period, most active first. */
+export async function usersReport(db: Kysely<Database>, f: ReportFilter = {}): Promise<UserRow[]> {
+  const res = await sql<
+    CounterRow & {
+      user_subject: string | null;
+      user_email: string | null;
+      user_issuer: string | null;
+      groups: string | null;
+      active_days: number;
+      client_addresses: string[];
+    }
+  >`
+    SELECT user_issuer, user_subject, max(user_email) AS user_email,
+           (array_agg(array_to_string(user_groups, chr(31)) ORDER BY requested_at DESC)
+             FILTER (WHERE user_groups IS NOT NULL))[1] AS groups,
+           count(DISTINCT (requested_at AT TIME ZONE 'UTC')::date)::int AS active_days,
+           coalesce(array_agg(DISTINCT client_address) FILTER (WHERE client_address IS NOT NULL), '{}') AS client_addresses,
+           ${COUNTERS}
+    FROM audit_exchanges ${whereClause(filterConditions(f)("requested_at"))}
+    GROUP BY user_issuer, user_subject
+    ORDER BY exchanges DESC, user_subject NULLS LAST`.execute(db);
+  return res.rows.map((r) => {
+    const { exchanges, sessions, completions, chats, refused, failed, findings, findingsExposed, ...rest } =
+      counters(r);
+    return {
+      userSubject: r.user_subject,
+      userEmail: r.user_email,
+      userIssuer: r.user_issuer,
+      groups: r.groups ? r.groups.split("\u001f").filter(Boolean).sort() : [],
+      firstRequestAt: rest.firstRequestAt,
+      lastRequestAt: rest.lastRequestAt,
+      activeDays: num(r.active_days),
+      exchanges,
+      sessions,
+      completions,
+      chats,
+      refused,
+      failed,
+      findings,
+      findingsExposed,
+      requestBytes: rest.requestBytes,
+      models: rest.models,
+      clientAddresses: [...(r.client_addresses ?? [])].sort(),
+    };
+  });
+}
+
+/** Every secret found in the period, oldest first. */
+export async function secretsReport(db: Kysely<Database>, f: ReportFilter = {}): Promise<SecretRow[]> {
+  const res = await sql<{
+    recorded_at: Date;
+    user_subject: string | null;
+    user_email: string | null;
+    direction: "request" | "response";
+    rule_id: string;
+    action: string;
+    exposed: boolean;
+    host: string | null;
+    endpoint_kind: string | null;
+    model: string | null;
+    location: string;
+    fingerprint: string;
+    exchange_id: string;
+    session_id: string | null;
+  }>`
+    SELECT recorded_at, user_subject, user_email, direction, rule_id, action, exposed, host, endpoint_kind, model,
+           location, fingerprint, exchange_id, session_id
+    FROM audit_findings ${whereClause(filterConditions(f)("recorded_at"))}
+    ORDER BY recorded_at, exchange_id, direction, secret_offset`.execute(db);
+  return res.rows.map((r) => ({
+    recordedAt: date(r.recorded_at),
+    userSubject: r.user_subject,
+    userEmail: r.user_email,
+    direction: r.direction,
+    ruleId: r.rule_id,
+    action: r.action,
+    exposed: r.exposed,
+    host: r.host,
+    endpointKind: r.endpoint_kind,
+    model: r.model,
+    location: r.location,
+    fingerprint: r.fingerprint,
+    exchangeId: r.exchange_id,
+    sessionId: r.session_id,
+  }));
+}
