@@ -6,6 +6,8 @@ export interface AdminRoutes {
   caPem(): string;
   pac(requestHost: string | undefined): string;
   metrics(): string;
+  /** `/api/…` (the approvals API), when configured. */
+  api?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** The gateway's own endpoints, served as plain (origin-form) requests on the proxy port. */
@@ -20,6 +22,10 @@ export function handleAdmin(req: IncomingMessage, res: ServerResponse, routes: A
     });
     res.end(req.method === "HEAD" ? undefined : body);
   };
+  if (routes.api && path?.startsWith("/api/")) {
+    routes.api(req, res);
+    return;
+  }
   const known = ["/healthz", "/ca.pem", "/proxy.pac", "/metrics"];
   if (!known.includes(path ?? "")) {
     send(

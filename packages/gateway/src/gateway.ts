@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import type { AuditWriter } from "@copilot-audit/store";
 import type { Logger } from "pino";
 import { handleAdmin } from "./admin.js";
+import { handleApprovalsApi } from "./approvals-api.js";
 import { type AuthOptions, connectAuthorizer } from "./auth.js";
 import { type Authority, formatAuthority, parseConnectTarget, printable } from "./authority.js";
 import type { CertificateAuthority } from "./ca/authority.js";
@@ -387,10 +388,21 @@ export class Gateway {
         caPem: () => this.#opts.ca.chainPem,
         pac: (host) => this.#pac(host),
         metrics: () => this.metrics.render(),
+        ...(this.#opts.stageDeps?.approvals && this.#opts.auth
+          ? { api: (q, s) => void this.#api(q, s) }
+          : {}),
       });
       return;
     }
     void this.#proxyPlainHttp(req, res, url);
+  }
+
+  /** The approvals API: the same authenticator and policy as the proxy. */
+  #api(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const approvals = this.#opts.stageDeps?.approvals;
+    const auth = this.#opts.auth;
+    if (!approvals || !auth) return Promise.resolve();
+    return handleApprovalsApi(req, res, { ...approvals, authenticator: auth.authenticator });
   }
 
   /**
@@ -502,6 +514,10 @@ export class Gateway {
         queued: h.queued,
         lastError: h.lastError,
       };
+    }
+    if (this.#opts.stageDeps?.approvals) {
+      const st = this.#opts.stageDeps.approvals.approvals.status();
+      extra.details.approvals = { ...st, lastRefreshAt: st.lastRefreshAt?.toISOString() ?? null };
     }
     if (this.#opts.auth) {
       const st = this.#opts.auth.authenticator.status();

@@ -1,3 +1,18 @@
+export {
+  ApprovalWebhook,
+  type ApprovalWebhookOptions,
+  type WebhookLogger,
+  type WebhookStats,
+  webhookText,
+} from "./approval-webhook.js";
+export {
+  APPROVAL_HEADER,
+  type ApprovalDeps,
+  approvalRefusal,
+  defaultTtlFor,
+  formatTtl,
+} from "./approvals.js";
+export { type ApprovalsApiDeps, approvalJson, handleApprovalsApi } from "./approvals-api.js";
 export { type AuthOptions, connectAuthorizer, type PassthroughAuth, PROXY_AUTHENTICATE } from "./auth.js";
 export { type Authority, formatAuthority, parseConnectTarget } from "./authority.js";
 export {

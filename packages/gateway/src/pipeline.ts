@@ -8,12 +8,14 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 import type { Authenticator } from "@copilot-audit/identity";
 import { createDetector, type Detector, type RedactMode } from "@copilot-audit/redact";
 import type { AuditWriter } from "@copilot-audit/store";
+import type { ApprovalDeps } from "./approvals.js";
 import { type Coding, codingOf } from "./codings.js";
 import { GatewayError } from "./errors.js";
 import type { Exchange } from "./exchange.js";
 import { deleteHeader, getHeader } from "./headers.js";
 import { replyOnResponse } from "./reply.js";
 import type { BodyTransform, Stage, StageResult } from "./stage.js";
+import { approve } from "./stages/approve.js";
 import { hostCheck } from "./stages/host-check.js";
 import { identify } from "./stages/identify.js";
 import { recordRequest, recordResponse } from "./stages/record.js";
@@ -31,6 +33,8 @@ export interface StageDeps {
   redact?: RedactDeps;
   /** The audit writer: with it, every audited exchange is recorded (the request durably, before forwarding). */
   writer?: AuditWriter;
+  /** Just-in-time approvals: members of approval groups need a live grant (also serves /api/approvals). */
+  approvals?: ApprovalDeps;
 }
 
 export interface RedactDeps {
@@ -64,6 +68,7 @@ export function buildStages(deps: StageDeps): Stage[] {
   const stages: Array<Stage | false | undefined> = [
     hostCheck(), //            421 when the Host header does not name the CONNECT target
     deps.auth && identify(deps.auth.authenticator, deps.auth.tokenHelp), // 407 + close once the token expired
+    deps.approvals && approve(deps.approvals), // 403 approval_required without a live just-in-time approval
     redact && redactRequest({ ...redact, mode: redact.requestMode }), // secrets in prompts: mask | block (403)
     deps.writer && recordRequest(deps.writer), // the request record is durable before forwarding (503 if not)
     upstream(deps.upstream), // forward to the CONNECT target (never the Host header), stream back
