@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { Agent, ProxyAgent, request } from "undici";
 import { openEmbeddedIssuer } from "../../packages/identity/dist/index.js";
 import { createTestDatabase } from "../../packages/testkit/dist/index.js";
-import { fmt, load, machine, percentile, root, startProcess } from "./lib.mjs";
+import { chatStream, fmt, load, machine, percentile, root, startProcess } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (n, d) => {
@@ -82,37 +82,6 @@ console.log(
 );
 console.log("|---|---|---|---|---|---|---|---|");
 
-const sseBody = JSON.stringify({
-  messages: [{ role: "user", content: "write fib in python" }],
-  stream: true,
-});
-async function sse(dispatcher, concurrency) {
-  const lat = [];
-  const until = performance.now() + durationMs;
-  const warm = performance.now() + 1000;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < until + 1000) {
-        const t = performance.now();
-        const r = await request(`https://localhost:${upPort}/chat/completions`, {
-          dispatcher,
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: sseBody,
-        });
-        const text = await r.body.text();
-        if (!text.includes("[DONE]")) throw new Error("stream incomplete");
-        if (t > warm) {
-          lat.push(performance.now() - t);
-          n++;
-        }
-      }
-    }),
-  );
-  return n / (durationMs / 1000);
-}
-
 let bare = null;
 const run = async (name, mk) => {
   const d1 = mk(1);
@@ -130,7 +99,15 @@ const run = async (name, mk) => {
     concurrency: 16,
     durationMs,
   });
-  const s16 = await sse(d16, 16);
+  const s16 = (
+    await load({
+      dispatcher: d16,
+      url: `https://localhost:${upPort}/chat/completions`,
+      concurrency: 16,
+      durationMs,
+      ...chatStream,
+    })
+  ).rps;
   await d16.close();
   const row = {
     variant: name,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Agent, ProxyAgent, request } from "undici";
-import { fmt, load, machine, medianOf, root, startProcess } from "./lib.mjs";
+import { chatStream, fmt, load, machine, medianOf, root, startProcess } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -23,7 +23,6 @@ const peers = opt("peers", "mitmdump,http-mitm-proxy").split(",").filter(Boolean
 const extraGatewayArgs = opt("gateway-args", "").split(" ").filter(Boolean);
 const sections = new Set(opt("sections", "latency,sse,bulk,first").split(","));
 const dir = mkdtempSync(join(tmpdir(), "bench-gateway-"));
-const cli = join(root, "packages/cli/bin/copilot-audit.js");
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -63,47 +62,25 @@ procs.push(up);
 const { port: upPort, caFile: upCaFile } = JSON.parse(up.match[1]);
 const upCa = readFileSync(upCaFile, "utf8");
 
-// --- copilot-audit ---
-const caDir = join(dir, "ca");
-spawnSync(
-  process.execPath,
-  [cli, "ca", "init", "--dir", caDir, "--permit", "localhost", "--permit", "githubcopilot.com"],
-  { stdio: "ignore" },
-);
+// --- copilot-audit: the proxy alone (identity, masking and recording are measured by features.mjs) ---
 const gw = await startProcess(
   process.execPath,
   [
-    cli,
-    "start",
-    "--listen",
-    "127.0.0.1:0",
-    "--ca-dir",
-    caDir,
-    "--data-dir",
-    join(dir, "data"),
-    "--intercept",
-    "localhost",
-    "--intercept",
-    "*.githubcopilot.com",
-    "--allow-port",
+    join(root, "scripts/bench/gateway-server.mjs"),
+    "--dir",
+    dir,
+    "--upstream-port",
     String(upPort),
-    "--resolve",
-    `*.githubcopilot.com=127.0.0.1:${upPort}`,
     "--upstream-ca",
     upCaFile,
-    "--log-level",
-    "info",
     ...extraGatewayArgs,
   ],
-  {
-    match: /"port":(\d+)[^\n]*"msg":"copilot-audit listening"/,
-    env: { LOG_LEVEL: "warn" },
-    name: "copilot-audit",
-  },
+  { match: /(\{"port".*\})\n/, name: "copilot-audit" },
 );
 procs.push(gw);
-const gwPort = Number(gw.match[1]);
-const ourCa = readFileSync(join(caDir, "ca.pem"), "utf8");
+const gwInfo = JSON.parse(gw.match[1]);
+const gwPort = gwInfo.port;
+const ourCa = readFileSync(gwInfo.caFile, "utf8");
 
 const modes = [
   { name: "direct", dispatcher: (c) => new Agent({ connect: { ca: upCa }, connections: c }) },
@@ -225,17 +202,13 @@ if (sections.has("sse")) {
     let base = null;
     for (const m of modes) {
       const dispatcher = m.dispatcher(16);
-      const body = JSON.stringify({
-        messages: [{ role: "user", content: "write fib in python" }],
-        stream: true,
-      });
-      const r = await loadPost(
+      const r = await load({
         dispatcher,
-        `https://localhost:${upPort}/chat/completions`,
-        body,
-        16,
+        url: `https://localhost:${upPort}/chat/completions`,
+        concurrency: 16,
         durationMs,
-      );
+        ...chatStream,
+      });
       await dispatcher.close();
       base ??= r;
       results.sse.push({ mode: m.name, ...r });
@@ -329,47 +302,6 @@ if (sections.has("first")) {
   console.log(
     `\nAdded by the first request to a new host: ${fmt(p50(fresh) - p50(seen))} ms at p50; the gateway's own mint + TLS context time: ${fmt(results.firstRequest.mintMsMean, 3)} ms mean over ${mints} mints.`,
   );
-}
-
-async function loadPost(dispatcher, url, body, concurrency, ms) {
-  const headers = { "content-type": "application/json" };
-  const one = async () => {
-    const t = performance.now();
-    const r = await request(url, { dispatcher, method: "POST", headers, body });
-    const text = await r.body.text();
-    if (r.statusCode !== 200 || !text.includes("[DONE]")) throw new Error(`status ${r.statusCode}`);
-    return performance.now() - t;
-  };
-  const run = async (dur, record) => {
-    const until = performance.now() + dur;
-    const lat = [];
-    let errors = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < until) {
-          try {
-            const l = await one();
-            if (record) lat.push(l);
-          } catch {
-            errors++;
-          }
-        }
-      }),
-    );
-    return { lat, errors };
-  };
-  await run(1000, false);
-  const t = performance.now();
-  const { lat, errors } = await run(ms, true);
-  const s = (performance.now() - t) / 1000;
-  lat.sort((a, b) => a - b);
-  return {
-    requests: lat.length,
-    errors,
-    rps: lat.length / s,
-    p50: lat[Math.floor(lat.length / 2)],
-    p99: lat[Math.floor(lat.length * 0.99)],
-  };
 }
 
 const out = join(root, "scripts/bench/results", `gateway-${results.date.replace(/[:.]/g, "-")}.json`);

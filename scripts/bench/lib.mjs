@@ -72,12 +72,29 @@ export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Closed loop: `concurrency` workers send requests back to back for `durationMs` after a warm-up. */
-export async function load({ dispatcher, url, concurrency, durationMs, warmupMs = 1000, headers = {} }) {
+/**
+ * Closed loop: `concurrency` workers send requests back to back for `durationMs` after a warm-up.
+ * `complete(text)` (optional) checks a response body that must be read whole (e.g. an SSE stream's [DONE]).
+ */
+export async function load({
+  dispatcher,
+  url,
+  concurrency,
+  durationMs,
+  warmupMs = 1000,
+  headers = {},
+  method = "GET",
+  body,
+  complete,
+}) {
   const one = async () => {
     const t = performance.now();
-    const r = await request(url, { dispatcher, headers });
-    await r.body.dump({ limit: Number.POSITIVE_INFINITY });
+    const r = await request(url, { dispatcher, headers, method, body });
+    if (complete) {
+      if (!complete(await r.body.text())) throw new Error("incomplete response");
+    } else {
+      await r.body.dump({ limit: Number.POSITIVE_INFINITY });
+    }
     if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
     return performance.now() - t;
   };
@@ -112,6 +129,14 @@ export async function load({ dispatcher, url, concurrency, durationMs, warmupMs 
     p99: percentile(latencies, 99),
   };
 }
+
+/** An SSE chat stream request for load(): POST, JSON body, complete when [DONE] arrived. */
+export const chatStream = {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ messages: [{ role: "user", content: "write fib in python" }], stream: true }),
+  complete: (text) => text.includes("[DONE]"),
+};
 
 /** Median of several runs of an async measurement returning a number. */
 export async function medianOf(n, fn) {
