@@ -14,6 +14,7 @@ import {
   parseProxyAuthorization,
 } from "@copilot-audit/identity";
 import { GatewayError } from "./errors.js";
+import { isMixedHost } from "./routing.js";
 import type { Session } from "./session.js";
 
 export type PassthroughAuth = "required" | "open" | "deny";
@@ -68,6 +69,9 @@ export function connectAuthorizer(opts: AuthOptions) {
         return opts.passthroughAuth === "open" ? undefined : credentialError(e, opts.tokenHelp);
       }
     }
+    // GitHub's API host carries far more than Copilot: without credentials the tunnel is let in, and only
+    // its Copilot paths will demand identity (the identify stage).
+    if (header === undefined && isMixedHost(session.target.host)) return undefined;
     let identity: Identity;
     try {
       identity = await opts.authenticator.authenticate(header);

@@ -1,5 +1,5 @@
 import type { Authenticator, Identity } from "@copilot-audit/identity";
-import { isIdentityError } from "@copilot-audit/identity";
+import { IdentityError, isIdentityError } from "@copilot-audit/identity";
 import { credentialError } from "../auth.js";
 import type { Exchange } from "../exchange.js";
 import type { Stage } from "../stage.js";
@@ -16,7 +16,18 @@ export function identify(authenticator: Authenticator, tokenHelp: string): Stage
       "the identity verified at CONNECT must still be valid (token expiry is checked on every exchange)",
     onRequestHeaders(ex: Exchange) {
       const identity = ex.session.identity as Identity | null;
-      if (!identity) return undefined; // tunnels with passthroughAuth "open" carry no identity
+      if (!identity) {
+        // An open tunnel, or api.github.com reached without credentials: fine for everything but Copilot.
+        if (!ex.audited || ex.session.mode !== "intercept") return undefined;
+        ex.closeConnection = true;
+        return credentialError(
+          new IdentityError(
+            "missing_credentials",
+            "this request is Copilot traffic and the connection carries no proxy credentials",
+          ),
+          `${tokenHelp} Put the token in the proxy URL (http://oidc:<token>@gateway:port) so it is sent with every CONNECT.`,
+        );
+      }
       try {
         authenticator.assertNotExpired(identity);
         return undefined;

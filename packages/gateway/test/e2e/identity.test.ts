@@ -270,3 +270,51 @@ describe("passthroughAuth", () => {
     }
   });
 });
+
+describe("GitHub's API host without proxy credentials (browsers with a PAC file)", () => {
+  it("lets the tunnel in for GitHub's API, but its Copilot paths demand a token (407 and close)", async () => {
+    const fake = await startFakeIssuer();
+    const s = await stackWith(fake);
+    try {
+      const { connect: tlsConnect } = await import("node:tls");
+      const r = await connect(s, undefined, "api.github.com:443");
+      expect(r.statusCode).toBe(200);
+      const tls = tlsConnect({
+        socket: r.socket,
+        servername: "api.github.com",
+        ca: s.caPem,
+        ALPNProtocols: ["http/1.1"],
+      });
+      await new Promise((res) => tls.once("secureConnect", res));
+      const read = () =>
+        new Promise<string>((resolve) => {
+          let out = "";
+          const onData = (d: Buffer) => {
+            out += d;
+            const m = /content-length: (\d+)/i.exec(out);
+            const start = out.indexOf("\r\n\r\n");
+            if (m && start > 0 && out.length - start - 4 >= Number(m[1])) {
+              tls.removeListener("data", onData);
+              resolve(out);
+            }
+          };
+          tls.on("data", onData);
+        });
+      tls.write("GET /repos/octo/cat HTTP/1.1\r\nHost: api.github.com\r\n\r\n");
+      expect(await read()).toMatch(/^HTTP\/1.1 404 [\s\S]*"path":"\/repos\/octo\/cat"/);
+      tls.write("GET /copilot_internal/v2/token HTTP/1.1\r\nHost: api.github.com\r\n\r\n");
+      const refused = await read();
+      expect(refused).toMatch(/^HTTP\/1.1 407 /);
+      expect(refused).toMatch(/connection: close/i);
+      expect(refused).toMatch(
+        /this request is Copilot traffic and the connection carries no proxy credentials/,
+      );
+      tls.destroy();
+      // Credentials that are present but wrong are still refused at CONNECT.
+      expect((await connect(s, "Bearer nope", "api.github.com:443")).statusCode).toBe(407);
+    } finally {
+      await s.close();
+      await fake.close();
+    }
+  });
+});

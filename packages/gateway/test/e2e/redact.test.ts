@@ -11,7 +11,13 @@ const AWS = "AKIAQWERTYUIOPASDF23"; // shape of an AWS access key id (not the do
 
 async function stack(requestMode: RedactMode, responseMode: RedactMode): Promise<Stack> {
   return startStack({
-    redact: { detector: createDetector(), requestMode, responseMode, fingerprint: (s) => `fp:${s.length}`, maxDecodedBytes: 1 << 24 },
+    redact: {
+      detector: createDetector(),
+      requestMode,
+      responseMode,
+      fingerprint: (s) => `fp:${s.length}`,
+      maxDecodedBytes: 1 << 24,
+    },
   });
 }
 
@@ -49,19 +55,65 @@ describe("masking through the gateway (mask/mask)", () => {
   afterAll(() => s.close());
 
   const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-    request(url, { dispatcher: s.agent(), method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
-  const sentBody = (id: string) => s.upstream.requests.find((r) => r.requestId === id)?.body.toString("utf8") ?? "";
+    request(url, {
+      dispatcher: s.agent(),
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  const sentBody = (id: string) =>
+    s.upstream.requests.find((r) => r.requestId === id)?.body.toString("utf8") ?? "";
 
   it.each([
-    ["completions prompt, suffix and extra.context", ENDPOINTS.completions, (t: string) => ({ prompt: `key = "${t}"\n`, suffix: `# ${AWS}`, extra: { context: [`// Path: a.ts token ${t}`] }, stream: true })],
-    ["chat content string, parts and tool arguments", ENDPOINTS.chat, (t: string) => ({ stream: true, messages: [
-      { role: "user", content: `use ${t}` },
-      { role: "user", content: [{ type: "text", text: `and ${AWS}` }] },
-      { role: "assistant", tool_calls: [{ id: "1", type: "function", function: { name: "f", arguments: JSON.stringify({ token: t }) } }] },
-    ] })],
-    ["Responses input", ENDPOINTS.responses, (t: string) => ({ stream: true, input: [{ role: "user", content: [{ type: "input_text", text: `deploy with ${t}` }] }] })],
-    ["Anthropic system and content blocks", ENDPOINTS.messages, (t: string) => ({ stream: true, system: `env has ${AWS}`, messages: [{ role: "user", content: [{ type: "text", text: `push with ${t}` }] }] })],
-    ["origin-tracker source", "https://origin-tracker.githubusercontent.com/twirp/github.snippy.v1.SnippyAPI/Match", (t: string) => ({ source: `const t = "${t}";` })],
+    [
+      "completions prompt, suffix and extra.context",
+      ENDPOINTS.completions,
+      (t: string) => ({
+        prompt: `key = "${t}"\n`,
+        suffix: `# ${AWS}`,
+        extra: { context: [`// Path: a.ts token ${t}`] },
+        stream: true,
+      }),
+    ],
+    [
+      "chat content string, parts and tool arguments",
+      ENDPOINTS.chat,
+      (t: string) => ({
+        stream: true,
+        messages: [
+          { role: "user", content: `use ${t}` },
+          { role: "user", content: [{ type: "text", text: `and ${AWS}` }] },
+          {
+            role: "assistant",
+            tool_calls: [
+              { id: "1", type: "function", function: { name: "f", arguments: JSON.stringify({ token: t }) } },
+            ],
+          },
+        ],
+      }),
+    ],
+    [
+      "Responses input",
+      ENDPOINTS.responses,
+      (t: string) => ({
+        stream: true,
+        input: [{ role: "user", content: [{ type: "input_text", text: `deploy with ${t}` }] }],
+      }),
+    ],
+    [
+      "Anthropic system and content blocks",
+      ENDPOINTS.messages,
+      (t: string) => ({
+        stream: true,
+        system: `env has ${AWS}`,
+        messages: [{ role: "user", content: [{ type: "text", text: `push with ${t}` }] }],
+      }),
+    ],
+    [
+      "origin-tracker source",
+      "https://origin-tracker.githubusercontent.com/twirp/github.snippy.v1.SnippyAPI/Match",
+      (t: string) => ({ source: `const t = "${t}";` }),
+    ],
   ])("masks secrets in the %s before forwarding", async (_name, url, body) => {
     const t = ghToken(_name.slice(0, 3));
     const id = `in-${_name.slice(0, 8)}`;
@@ -75,31 +127,51 @@ describe("masking through the gateway (mask/mask)", () => {
     expect(() => JSON.parse(sent)).not.toThrow();
   });
 
-  it.each(Object.entries(ENDPOINTS))("masks a secret streamed back in %s format, however the events split it", async (format, url) => {
-    const t = ghToken(format.slice(0, 2));
-    const reply = `first ${t} then ${AWS} end`;
-    for (const chunk of [1, 3, 7, 19]) {
-      const r = await post(url, { stream: true, messages: [], input: "x", prompt: "x" }, { "x-testkit-reply": encodeURIComponent(reply), "x-testkit-chunk": String(chunk) });
-      const sse = await r.body.text();
-      expect(sse, `chunk ${chunk}`).not.toContain(t.slice(4, 8));
-      expect(sse).not.toContain(AWS.slice(4, 8));
-      expect(visibleText(format, sse)).toBe("first [REDACTED:github-pat] then [REDACTED:aws-access-key-id] end");
-      if (format === "chat" || format === "completions") expect(sse.trimEnd().endsWith("data: [DONE]")).toBe(true);
-    }
-  });
+  it.each(Object.entries(ENDPOINTS))(
+    "masks a secret streamed back in %s format, however the events split it",
+    async (format, url) => {
+      const t = ghToken(format.slice(0, 2));
+      const reply = `first ${t} then ${AWS} end`;
+      for (const chunk of [1, 3, 7, 19]) {
+        const r = await post(
+          url,
+          { stream: true, messages: [], input: "x", prompt: "x" },
+          { "x-testkit-reply": encodeURIComponent(reply), "x-testkit-chunk": String(chunk) },
+        );
+        const sse = await r.body.text();
+        expect(sse, `chunk ${chunk}`).not.toContain(t.slice(4, 8));
+        expect(sse).not.toContain(AWS.slice(4, 8));
+        expect(visibleText(format, sse)).toBe(
+          "first [REDACTED:github-pat] then [REDACTED:aws-access-key-id] end",
+        );
+        if (format === "chat" || format === "completions")
+          expect(sse.trimEnd().endsWith("data: [DONE]")).toBe(true);
+      }
+    },
+  );
 
   it("masks non-stream JSON responses too", async () => {
     const t = ghToken("nj");
-    const r = await post(ENDPOINTS.chat, { stream: false, messages: [] }, { "x-testkit-reply": encodeURIComponent(`here: ${t}`) });
+    const r = await post(
+      ENDPOINTS.chat,
+      { stream: false, messages: [] },
+      { "x-testkit-reply": encodeURIComponent(`here: ${t}`) },
+    );
     const body = (await r.body.json()) as { choices: Array<{ message: { content: string } }> };
     expect(body.choices[0]?.message.content).toBe("here: [REDACTED:github-pat]");
   });
 
   it("leaves clean traffic byte for byte alone", async () => {
-    const r = await post(ENDPOINTS.chat, { stream: true, messages: [{ role: "user", content: "hello" }] }, { "x-request-id": "clean-1" });
+    const r = await post(
+      ENDPOINTS.chat,
+      { stream: true, messages: [{ role: "user", content: "hello" }] },
+      { "x-request-id": "clean-1" },
+    );
     const sse = await r.body.text();
     expect(visibleText("chat", sse)).toBe("Hello from the fake Copilot upstream. console.log('hi');");
-    expect(sentBody("clean-1")).toBe(JSON.stringify({ stream: true, messages: [{ role: "user", content: "hello" }] }));
+    expect(sentBody("clean-1")).toBe(
+      JSON.stringify({ stream: true, messages: [{ role: "user", content: "hello" }] }),
+    );
   });
 });
 
@@ -118,14 +190,19 @@ describe("block and report modes", () => {
       expect(r.statusCode).toBe(403);
       expect(r.headers["x-copilot-audit-error"]).toBe("secret_blocked");
       const text = await r.body.text();
-      expect(text).toMatch(/^copilot-audit: nothing was sent: the request contains a secret \(rule github-pat at \$\.messages\[0\]\.content\); remove it and retry\n$/);
+      expect(text).toMatch(
+        /^copilot-audit: nothing was sent: the request contains a secret \(rule github-pat at \$\.messages\[0\]\.content\); remove it and retry\n$/,
+      );
       expect(text).not.toContain(t.slice(4, 10));
       expect(s.upstream.requests.length).toBe(before);
       // A secret in the completion stops the stream with an error event; nothing of the secret is sent.
       const out = await request(ENDPOINTS.chat, {
         dispatcher: s.agent(),
         method: "POST",
-        headers: { "content-type": "application/json", "x-testkit-reply": encodeURIComponent(`ok ${t} more`) },
+        headers: {
+          "content-type": "application/json",
+          "x-testkit-reply": encodeURIComponent(`ok ${t} more`),
+        },
         body: JSON.stringify({ stream: true, messages: [{ role: "user", content: "hi" }] }),
       });
       const sse = await out.body.text();
@@ -143,7 +220,11 @@ describe("block and report modes", () => {
       const r = await request(ENDPOINTS.chat, {
         dispatcher: s.agent(),
         method: "POST",
-        headers: { "content-type": "application/json", "x-request-id": "rep-1", "x-testkit-reply": encodeURIComponent(`ok ${t}`) },
+        headers: {
+          "content-type": "application/json",
+          "x-request-id": "rep-1",
+          "x-testkit-reply": encodeURIComponent(`ok ${t}`),
+        },
         body: JSON.stringify({ stream: true, messages: [{ role: "user", content: `x ${t}` }] }),
       });
       expect(visibleText("chat", await r.body.text())).toBe(`ok ${t}`);
