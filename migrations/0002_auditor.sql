@@ -219,9 +219,10 @@ SELECT
   count(DISTINCT a.session_id)                                      AS sessions,
   count(*) FILTER (WHERE a.endpoint_kind = 'completions')           AS completions,
   count(*) FILTER (WHERE a.endpoint_kind IN ('chat', 'responses', 'messages')) AS chats,
-  count(*) FILTER (WHERE a.outcome = 'completed')                   AS completed,
+  count(*) FILTER (WHERE a.outcome = 'completed' AND a.status < 400) AS succeeded,
   count(*) FILTER (WHERE a.outcome = 'refused')                     AS refused,
-  count(*) FILTER (WHERE a.outcome IS DISTINCT FROM 'completed' AND a.outcome IS DISTINCT FROM 'refused') AS failed,
+  count(*) FILTER (WHERE a.outcome IS NULL OR a.outcome IN ('aborted', 'upstream_error', 'incomplete')
+                      OR (a.outcome = 'completed' AND a.status >= 400)) AS failed,
   coalesce(sum(a.findings_count), 0)::bigint                        AS findings,
   coalesce(sum(a.findings_exposed), 0)::bigint                      AS findings_exposed,
   coalesce(sum(a.request_body_size), 0)::bigint                     AS request_bytes,

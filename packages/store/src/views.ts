@@ -120,7 +120,7 @@ export interface AuditDailyActivityView {
   sessions: string;
   completions: string;
   chats: string;
-  completed: string;
+  succeeded: string;
   refused: string;
   failed: string;
   findings: string;
