@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { hostname } from "node:os";
 import { resolve as resolvePath } from "node:path";
 import { DEFAULT_INTERCEPT_HOSTS, parseHostPattern } from "@copilot-audit/gateway";
+import { parseDuration } from "@copilot-audit/identity";
 import { parseRedactConfig } from "@copilot-audit/redact";
 
 export class ConfigError extends Error {
@@ -110,6 +111,23 @@ const bytes: Parser<number> = (v) => {
         ? 1024 ** 3
         : 1;
   return Number(m[1]) * mult;
+};
+
+/** A duration such as 8h, 30m, 1h30m, 90s → seconds (1 s to 30 days). */
+const duration: Parser<number> = (v) => {
+  let n: number;
+  try {
+    n = typeof v === "number" ? v : parseDuration(String(v));
+  } catch {
+    return fail("a duration such as 8h, 30m, 1h30m or 90s");
+  }
+  return Number.isInteger(n) && n >= 1 && n <= 30 * 86_400 ? n : fail("a duration from 1s to 30d");
+};
+
+const httpUrl: Parser<string | null> = (v) => {
+  const s = optionalStr(v);
+  if (s !== null && !/^https?:\/\/[^\s]+$/.test(s)) fail("an http:// or https:// URL");
+  return s;
 };
 
 export const KEYS = {
@@ -314,6 +332,62 @@ export const KEYS = {
     help: "apply database migrations at start",
   },
   maxHeaderBytes: { parse: bytes, default: 32 * 1024, help: "largest request head (431 above)" },
+  approvalGroups: {
+    env: "COPILOT_AUDIT_APPROVAL_GROUPS",
+    flag: "--approval-group",
+    parse: list(str),
+    default: [] as string[],
+    help: "members need a live just-in-time approval before their Copilot traffic is forwarded",
+  },
+  approverGroups: {
+    env: "COPILOT_AUDIT_APPROVER_GROUPS",
+    flag: "--approver-group",
+    parse: list(str),
+    default: [] as string[],
+    help: "members may grant, deny and revoke approvals through the gateway API",
+  },
+  approvalTtl: {
+    env: "COPILOT_AUDIT_APPROVAL_TTL",
+    parse: duration,
+    default: 8 * 3600,
+    help: "lifetime of a grant when the approver names none: a duration such as 8h (default 8h = 28800 s)",
+  },
+  approvalTtlByGroup: {
+    flag: "(none)",
+    parse: (v: unknown) => {
+      if (v === null || typeof v !== "object" || Array.isArray(v))
+        return fail('an object such as {"contractors": "4h"}');
+      const out: Record<string, number> = {};
+      for (const [g, d] of Object.entries(v as Record<string, unknown>)) {
+        try {
+          out[g] = duration(d);
+        } catch (e) {
+          throw new TypeError(`"${g}": ${(e as Error).message}`);
+        }
+      }
+      return out;
+    },
+    default: {} as Record<string, number>,
+    help: 'per-group grant lifetimes, e.g. {"contractors": "4h"} (config file); a member of several gets the shortest',
+  },
+  approvalWebhook: {
+    env: "COPILOT_AUDIT_APPROVAL_WEBHOOK",
+    parse: httpUrl,
+    default: null as string | null,
+    help: "POST JSON (with a Slack-compatible text) on each new approval request and decision",
+  },
+  gateway: {
+    env: "COPILOT_AUDIT_GATEWAY",
+    parse: httpUrl,
+    default: null as string | null,
+    help: "gateway URL for `approvals` and `access` (the API); without it `approvals` works on the database",
+  },
+  tokenFile: {
+    env: "COPILOT_AUDIT_TOKEN_FILE",
+    parse: optionalStr,
+    default: null as string | null,
+    help: "file holding your token for the gateway API (`approvals`, `access`); else $COPILOT_AUDIT_TOKEN",
+  },
 } satisfies Record<string, KeySpec<unknown>>;
 
 type Keys = typeof KEYS;

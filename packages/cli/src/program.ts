@@ -1,4 +1,6 @@
 import { Command, CommanderError } from "commander";
+import { accessCommand } from "./commands/access.js";
+import { approvalsCommand } from "./commands/approvals.js";
 import { caCommand } from "./commands/ca.js";
 import { pacCommand } from "./commands/pac.js";
 import { startCommand } from "./commands/start.js";
@@ -17,6 +19,8 @@ export function buildProgram(): Command {
   program.addCommand(tokenCommand());
   program.addCommand(migrateCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(approvalsCommand());
+  program.addCommand(accessCommand());
   return program;
 }
 

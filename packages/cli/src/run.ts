@@ -12,6 +12,7 @@ import {
 } from "@copilot-audit/gateway";
 import { type Detector, parseRedactConfig, type RedactConfig } from "@copilot-audit/redact";
 import { openStore } from "@copilot-audit/store";
+import { startApprovals } from "./approvals-runtime.js";
 import { type AppConfig, absolute, ConfigError, redactSection } from "./config.js";
 import { type ConfiguredIdentity, configureIdentity } from "./identity.js";
 
@@ -80,14 +81,17 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
   });
   log.info({ database: store.kind, chain: writer.chainId, writer: writer.writerName }, "audit store open");
   const fingerprint = (secret: string) => store.fingerprint(secret);
+  const jit = await startApprovals(config, store, writer, log);
   const gateway = new Gateway({
     ...gatewayOptions(config, loaded, identity, log, upstreamCaPems, { redact, detector }, fingerprint),
     writer,
+    ...(jit ? { stageDeps: { approvals: jit.deps } } : {}),
   });
   let address: Awaited<ReturnType<Gateway["listen"]>>;
   try {
     address = await gateway.listen();
   } catch (e) {
+    await jit?.close().catch(() => undefined);
     await writer.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
@@ -139,6 +143,7 @@ export async function runGateway(config: AppConfig, opts: { explain?: boolean } 
     process.once("SIGINT", () => stop("SIGINT"));
     process.once("SIGTERM", () => stop("SIGTERM"));
   });
+  await jit?.close();
   await writer.close();
   await store.close();
   log.info("stopped");
@@ -168,7 +173,11 @@ function gatewayOptions(
     pacProxies: config.pacProxies.length > 0 ? config.pacProxies : undefined,
     auth: {
       authenticator: identity.authenticator,
-      policy: { allowGroups: config.allowGroups, approvalGroups: [], approverGroups: [] },
+      policy: {
+        allowGroups: config.allowGroups,
+        approvalGroups: config.approvalGroups,
+        approverGroups: config.approverGroups,
+      },
       passthroughAuth: config.passthroughAuth,
       tokenHelp: identity.tokenHelp,
       fingerprint,

@@ -1,9 +1,10 @@
 import { Command, Option } from "commander";
 import { configFrom, globalOptions, repeatable } from "../options.js";
 import { runGateway } from "../run.js";
+import { approvalStartFlags, approvalStartOptions } from "./approval-options.js";
 
 export function startCommand(): Command {
-  return globalOptions(new Command("start"))
+  return approvalStartOptions(globalOptions(new Command("start")))
     .description("run the gateway: intercept Copilot hosts, tunnel everything else")
     .option("--listen <host:port>", "proxy address (default 127.0.0.1:8080)")
     .option("--ca-cert <file>", "an existing CA certificate (PEM; may include its chain)")
@@ -106,6 +107,7 @@ export function startCommand(): Command {
         bodyCapBytes: opts.bodyCap,
         instanceName: opts.instanceName,
         migrate: opts.migrate === false ? false : undefined,
+        ...approvalStartFlags(opts),
       });
       await runGateway(config, { explain: Boolean(opts.explain) });
     });
