@@ -106,3 +106,24 @@ export async function listRequests(
     .execute();
   return rows.map((r) => toRequest(r, now.getTime()));
 }
+
+/** One approval request as auditors see it: the `approvals` view (derived from the audit rows alone). */
+export type ApprovalReportRow = Selectable<Database["approvals"]>;
+
+/**
+ * `report approvals`: the approvals view, oldest first, requested in [since, until), optionally for one user
+ * (subject, or email in any case).
+ */
+export async function approvalsReport(
+  db: Kysely<Database>,
+  f: { since?: Date | undefined; until?: Date | undefined; user?: string | undefined } = {},
+): Promise<ApprovalReportRow[]> {
+  let q = db.selectFrom("approvals").selectAll();
+  if (f.since) q = q.where("requested_at", ">=", f.since);
+  if (f.until) q = q.where("requested_at", "<", f.until);
+  if (f.user) {
+    const u = f.user;
+    q = q.where((eb) => eb.or([eb("subject", "=", u), eb(sql`lower(email)`, "=", u.toLowerCase())]));
+  }
+  return q.orderBy("requested_at").orderBy("id").execute();
+}

@@ -7,6 +7,7 @@ export {
 } from "./approval-events.js";
 export { normalizeApprovalId } from "./approval-ids.js";
 export { type ApprovalsOptions, openApprovals } from "./approvals.js";
+export { type ApprovalReportRow, approvalsReport } from "./approvals-read.js";
 export {
   MAX_TTL_SECONDS as APPROVAL_MAX_TTL_SECONDS,
   MIN_TTL_SECONDS as APPROVAL_MIN_TTL_SECONDS,
