@@ -3,6 +3,9 @@ import { accessCommand } from "./commands/access.js";
 import { approvalsCommand } from "./commands/approvals.js";
 import { caCommand } from "./commands/ca.js";
 import { pacCommand } from "./commands/pac.js";
+import { reportCommand } from "./commands/report.js";
+import { retentionCommand } from "./commands/retention.js";
+import { sessionsCommand } from "./commands/sessions.js";
 import { startCommand } from "./commands/start.js";
 import { migrateCommand, verifyCommand } from "./commands/store.js";
 import { tokenCommand } from "./commands/token.js";
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   program.addCommand(verifyCommand());
   program.addCommand(approvalsCommand());
   program.addCommand(accessCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(sessionsCommand());
+  program.addCommand(retentionCommand());
   return program;
 }
 

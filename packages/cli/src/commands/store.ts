@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { type AppConfig, absolute } from "../config.js";
 import { configFrom, formatOption, globalOptions } from "../options.js";
 import { print } from "../output.js";
+import { progress } from "../progress.js";
 import { parseTime } from "../time.js";
 
 /** Opens the configured store for a one-off command (PGlite under the data dir, or DATABASE_URL). */
@@ -57,7 +58,15 @@ export function verifyCommand(): Command {
     .action(async (opts) => {
       const config = configFrom(opts);
       const since = opts.since ? parseTime(opts.since, "--since") : undefined;
-      const report = await withStore(config, true, (store) => store.verify(since ? { since } : {}));
+      const bar = progress();
+      const report = await withStore(config, true, (store) =>
+        store.verify({
+          ...(since ? { since } : {}),
+          onProgress: (n) => bar.update(`verifying: ${n.toLocaleString("en")} rows`),
+        }),
+      );
+      bar.done();
+      const gaps = report.chains.reduce((n, c) => n + c.gaps.length, 0);
       if (opts.format === "json") {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else {
@@ -65,6 +74,11 @@ export function verifyCommand(): Command {
           report.ok
             ? `OK: ${report.totalRows} audit rows in ${report.chains.length} chain(s) verified${since ? ` since ${since.toISOString()}` : ""}; every link intact`
             : `BROKEN: ${report.firstProblem?.message ?? "a chain does not verify"}`,
+          ...(gaps > 0
+            ? [
+                `${gaps} declared gap(s): rows removed on purpose by retention runs, each declaration signed with this deployment's key (see audit_retention_runs)`,
+              ]
+            : []),
           "",
         ];
         process.stdout.write(lines.join("\n"));
@@ -76,6 +90,7 @@ export function verifyCommand(): Command {
             rows: c.rows,
             seq: c.firstSeq === null ? "" : `${c.firstSeq}..${c.lastSeq}`,
             closed: c.closed ?? "open",
+            gaps: c.gaps.map((g) => `${g.fromSeq}..${g.toSeq}`).join(" "),
             status: c.ok
               ? "ok"
               : `${c.problem?.kind} at seq ${c.problem?.seq}${c.problem?.table ? ` (${c.problem.table} ${c.problem.rowId})` : ""}`,
