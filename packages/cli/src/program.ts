@@ -4,6 +4,7 @@ import { approvalsCommand } from "./commands/approvals.js";
 import { caCommand } from "./commands/ca.js";
 import { pacCommand } from "./commands/pac.js";
 import { reportCommand } from "./commands/report.js";
+import { reportApprovalsCommand } from "./commands/report-approvals.js";
 import { retentionCommand } from "./commands/retention.js";
 import { sessionsCommand } from "./commands/sessions.js";
 import { startCommand } from "./commands/start.js";
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
   program.addCommand(verifyCommand());
   program.addCommand(approvalsCommand());
   program.addCommand(accessCommand());
-  program.addCommand(reportCommand());
+  program.addCommand(reportCommand().addCommand(reportApprovalsCommand()));
   program.addCommand(sessionsCommand());
   program.addCommand(retentionCommand());
   return program;
