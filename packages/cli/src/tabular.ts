@@ -42,6 +42,14 @@ export function who(subject: string | null | undefined, email: string | null | u
   return email ?? subject ?? "(anonymous)";
 }
 
+/**
+ * The end of an id, for tables: ids are time-ordered (UUIDv7), so ids made close together share their
+ * beginning; `sessions show` accepts the end as well as the whole id.
+ */
+export function shortId(id: string | null | undefined): string {
+  return id ? id.slice(-12) : "";
+}
+
 /** Bytes as B / kB / MB. */
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return "";

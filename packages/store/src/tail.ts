@@ -35,6 +35,7 @@ export interface TailExchange {
   path: string;
   endpointKind: string;
   model: string | null;
+  clientRequestId: string | null;
   status: number | null;
   outcome: string | null;
   durationMs: number | null;
@@ -63,6 +64,7 @@ interface Row {
   path: string;
   endpoint_kind: string;
   model: string | null;
+  client_request_id: string | null;
   status: number | null;
   outcome: string | null;
   duration_ms: number | null;
@@ -72,7 +74,7 @@ interface Row {
 }
 
 const COLUMNS = sql`exchange_id, session_id, requested_at, ended_at, user_subject, user_email, client_address, method,
-  host, path, endpoint_kind, model, status, outcome, duration_ms, findings_count,
+  host, path, endpoint_kind, model, client_request_id, status, outcome, duration_ms, findings_count,
   left(prompt_text, 200) AS prompt_excerpt, left(completion_text, 200) AS completion_excerpt`;
 
 const PENDING_MAX_AGE_MS = 24 * 3600_000;
@@ -91,6 +93,7 @@ function toExchange(r: Row): TailExchange {
     path: r.path,
     endpointKind: r.endpoint_kind,
     model: r.model,
+    clientRequestId: r.client_request_id,
     status: r.status,
     outcome: r.outcome,
     durationMs: r.duration_ms,

@@ -147,25 +147,30 @@ export async function listSessions(db: Kysely<Database>, f: SessionFilter = {}):
   return res.rows.map(summary);
 }
 
-/** The session an id or unique id prefix (at least 4 characters) names. */
+/**
+ * The session an id names: the whole id, or a unique beginning or end of it (at least 4 characters). Ids are
+ * time-ordered (UUIDv7), so sessions opened close together share their beginning: tables show the end.
+ */
 export async function resolveSessionId(db: Kysely<Database>, idOrPrefix: string): Promise<string> {
   const id = idOrPrefix.trim().toLowerCase();
   if (!/^[0-9a-f-]{4,36}$/.test(id))
-    throw new QueryInvalidError(`session id "${idOrPrefix}": expected a session id or its first characters`);
+    throw new QueryInvalidError(
+      `session id "${idOrPrefix}": expected a session id, or its first or last characters (at least 4)`,
+    );
   const rows =
     id.length === 36
       ? await db.selectFrom("audit_sessions").select("session_id").where("session_id", "=", id).execute()
       : await db
           .selectFrom("audit_sessions")
           .select("session_id")
-          .where(sql<boolean>`session_id::text LIKE ${`${id}%`}`)
+          .where(sql<boolean>`(session_id::text LIKE ${`${id}%`} OR session_id::text LIKE ${`%${id}`})`)
           .limit(6)
           .execute();
   const ids = [...new Set(rows.map((r) => r.session_id))];
   if (ids.length === 0) throw new QueryInvalidError(`no session ${idOrPrefix}`);
   if (ids.length > 1)
     throw new QueryInvalidError(
-      `session id prefix ${idOrPrefix} is ambiguous (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give more characters`,
+      `session id ${idOrPrefix} is ambiguous (${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}): give more characters`,
     );
   return ids[0] as string;
 }

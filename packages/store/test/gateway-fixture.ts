@@ -57,8 +57,10 @@ export interface AuditFixture {
   chat(requestId: string, content: string): Promise<void>;
   /** Waits until every exchange sent so far has its response row. */
   settled(): Promise<void>;
-  /** Stops the gateways and closes the writer (the PGlite database can then be opened by another process). */
+  /** Stops the gateways and closes the writer. */
   stopGateways(): Promise<void>;
+  /** Stops the gateways and closes the store, keeping the database: another process may open it (PGlite). */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -209,6 +211,10 @@ export async function fillThroughGateway(backend: TestBackend): Promise<AuditFix
     },
     settled,
     stopGateways,
+    async release() {
+      await stopGateways();
+      await db.store.close();
+    },
     async close() {
       await stopGateways().catch(() => undefined);
       await db.close();

@@ -1,84 +1,21 @@
 import { backends } from "@copilot-audit/testkit";
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AuditWriter,
   applyRetention,
-  type Database,
   type RetentionProgress,
   type RetentionReport,
 } from "../src/index.js";
 import { listPartitions } from "../src/partitions.js";
-import { openTestStore, requestRecord, responseRecord, type TestStore, uuid } from "./helpers.js";
+import { openTestStore, type TestStore } from "./helpers.js";
+import { createMonth, fillMonth, monthsAgo, startOf, ym } from "./old-months.js";
 
-// Old months are fabricated honestly: their partitions are created by the migration's
-// copilot_audit_create_month_partitions (the same DDL as the store's monthly partitions) and filled through
-// the audit writer with old timestamps, so every row is chained exactly as the gateway's rows are.
+// Old months are fabricated honestly (old-months.ts): partitions created the way the store creates them,
+// rows written through the audit writer with old timestamps.
 
 const DAY = 86_400_000;
 const TABLES = ["sessions", "session_ends", "exchanges", "exchange_responses", "findings"];
-
-/** The 15th, noon UTC, of the month `k` months before now. */
-function monthsAgo(k: number): Date {
-  const now = new Date();
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - k, 15, 12));
-}
-const ym = (d: Date) => `${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
-const startOf = (d: Date) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1));
-
-async function createMonth(db: Kysely<Database>, k: number) {
-  await sql`SELECT copilot_audit_create_month_partitions(${monthsAgo(k).toISOString().slice(0, 10)}::date)`.execute(
-    db,
-  );
-}
-
-/** One session with `n` exchanges, each with a finding, at `at` (+ a few seconds): 3n + 2 rows. */
-async function fill(w: AuditWriter, at: Date, n: number, tag: string): Promise<number> {
-  const sessionId = uuid();
-  const t = (s: number) => new Date(at.getTime() + s * 1000);
-  await w.sessionOpened({
-    id: sessionId,
-    openedAt: t(0),
-    clientAddress: "10.1.2.3",
-    clientPort: 50000,
-    targetHost: "api.githubcopilot.com",
-    targetPort: 443,
-    mode: "intercept",
-    identity: { subject: "alice", email: "alice@example.com" },
-  });
-  for (let i = 0; i < n; i++) {
-    const id = uuid();
-    await w.requestStarted(
-      requestRecord(id, {
-        sessionId,
-        sessionSeq: i + 1,
-        requestedAt: t(1 + i),
-        identity: { subject: "alice", email: "alice@example.com" },
-        promptText: `${tag} ${i}`,
-        findings: [
-          {
-            ruleId: "aws-access-key-id",
-            location: "$.prompt",
-            offset: 0,
-            length: 20,
-            action: "masked",
-            secret: `AKIA${tag}${i}`,
-          },
-        ],
-      }),
-    );
-    await w.responseFinished(responseRecord(id, { respondedAt: t(1 + i), endedAt: t(2 + i) }));
-  }
-  await w.sessionClosed({
-    sessionId,
-    closedAt: t(n + 3),
-    bytesFromClient: 1,
-    bytesToClient: 2,
-    closeReason: "closed",
-    exchangeCount: n,
-  });
-  return 3 * n + 2;
-}
 
 describe.each(await backends())("retention on %s", (backend) => {
   let t: TestStore;
@@ -95,16 +32,16 @@ describe.each(await backends())("retention on %s", (backend) => {
     const b = await t.store.createWriter({ writerName: "gateway-b" });
     chainA = a.chainId;
     chainB = b.chainId;
-    rows.m9 = await fill(a, monthsAgo(9), 2, "m9");
-    rows.m8a = await fill(a, monthsAgo(8), 3, "m8");
-    rows.m8b = await fill(b, monthsAgo(8), 2, "m8b");
-    rows.m7 = await fill(a, monthsAgo(7), 3, "m7");
-    rows.m2 = await fill(a, monthsAgo(2), 2, "m2");
-    rows.now = await fill(a, new Date(Date.now() - 60_000), 1, "now");
+    rows.m9 = await fillMonth(a, monthsAgo(9), 2, "m9");
+    rows.m8a = await fillMonth(a, monthsAgo(8), 3, "m8");
+    rows.m8b = await fillMonth(b, monthsAgo(8), 2, "m8b");
+    rows.m7 = await fillMonth(a, monthsAgo(7), 3, "m7");
+    rows.m2 = await fillMonth(a, monthsAgo(2), 2, "m2");
+    rows.now = await fillMonth(a, new Date(Date.now() - 60_000), 1, "now");
     // gateway-c stays open, and every row it wrote is in month -8: after retention its chain is its genesis
     // followed by a declared gap, until it closes.
     c = await t.store.createWriter({ writerName: "gateway-c" });
-    rows.m8b += await fill(c, monthsAgo(8), 1, "m8c");
+    rows.m8b += await fillMonth(c, monthsAgo(8), 1, "m8c");
     await b.close(); // gateway-b's chain: genesis, month -8, clean close
     await a.close();
     expect((await t.store.verify()).ok).toBe(true);

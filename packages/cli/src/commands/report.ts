@@ -9,7 +9,7 @@ import {
 import { Command } from "commander";
 import { ConfigError } from "../config.js";
 import { configFrom, formatOption, globalOptions } from "../options.js";
-import { bytes, emit, type Format, utc, who } from "../tabular.js";
+import { bytes, emit, type Format, shortId, utc, who } from "../tabular.js";
 import { parseTime } from "../time.js";
 import { requireFingerprintKey, withReadStore } from "./read-store.js";
 
@@ -135,7 +135,7 @@ export function reportCommand(): Command {
       "in clear": r.exposed ? "YES" : "no",
       endpoint: r.endpointKind,
       location: r.location,
-      exchange: r.exchangeId.slice(0, 8),
+      exchange: shortId(r.exchangeId),
     }));
   });
 
@@ -178,8 +178,8 @@ export function reportCommand(): Command {
       masked: h.masked ? "yes" : "NO",
       action: h.action,
       host: h.host,
-      exchange: h.exchangeId?.slice(0, 8) ?? "",
-      session: h.sessionId?.slice(0, 8) ?? "",
+      exchange: shortId(h.exchangeId),
+      session: shortId(h.sessionId),
     }));
     if (format === "table") {
       const lines = result.fingerprints.map((fp, i) => {

@@ -10,7 +10,7 @@ import { Command, Option } from "commander";
 import { ConfigError } from "../config.js";
 import { parseDuration } from "../durations.js";
 import { configFrom, formatOption, globalOptions } from "../options.js";
-import { bytes, emit, type Format, millis, utc, who } from "../tabular.js";
+import { bytes, emit, type Format, millis, shortId, utc, who } from "../tabular.js";
 import { parseTime } from "../time.js";
 import { renderTranscript } from "../transcript-text.js";
 import { withReadStore } from "./read-store.js";
@@ -55,7 +55,7 @@ export function sessionsCommand(): Command {
     };
     const rows = await withReadStore(config, (store) => listSessions(store.db, f));
     emit(opts.format as Format, rows, (s) => ({
-      session: s.sessionId.slice(0, 8),
+      session: shortId(s.sessionId),
       "opened (UTC)": utc(s.openedAt),
       duration: s.closedAt ? millis(s.durationMs) : "open",
       user: who(s.userSubject, s.userEmail),
@@ -76,7 +76,7 @@ export function sessionsCommand(): Command {
         "one session as a chronological transcript: each request and response in wire order, with headers, " +
           "masked bodies, secrets found and timings",
       )
-      .argument("<id>", "session id, or its first characters (at least 4)")
+      .argument("<id>", "session id, or its first or last characters (at least 4; tables show the last 12)")
       .option("--full", "show bodies whole (default: the first 4000 characters of each)")
       .addOption(formatOption(["table", "json"])),
   ).action(async (id: string, opts) => {
