@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_TABLES } from "../src/columns.js";
 import { openTestStore, type TestStore } from "./helpers.js";
 
-// The auditor views (migrations 0002, 0004) against the schema. Their contents are tested on a database
+// The auditor views (migrations 0002, and 0003 for approval_events in audit_chain_rows) against the schema. Their contents are tested on a database
 // filled through the gateway (reports.test.ts, auditing-docs.test.ts).
 
 describe.each(await backends())("auditor views on %s", (backend) => {
