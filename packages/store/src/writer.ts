@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import type { Backend } from "./backend.js";
 import { type ApprovalEventRecord, approvalEventRows } from "./approval-events.js";
+import type { Backend } from "./backend.js";
 import { BodyCapture } from "./body.js";
 import { normalizeRow } from "./canonical.js";
 import { Chain } from "./chain.js";
