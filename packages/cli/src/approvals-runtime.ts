@@ -1,6 +1,6 @@
 import { type ApprovalDeps, ApprovalWebhook, type Logger } from "@copilot-audit/gateway";
 import { type AuditWriter, openApprovals, type Store } from "@copilot-audit/store";
-import type { AppConfig } from "./config.js";
+import { type AppConfig, ConfigError } from "./config.js";
 
 export interface GatewayApprovals {
   deps: ApprovalDeps;
@@ -44,6 +44,12 @@ export async function startApprovals(
       );
       webhook?.notify(e);
     },
+  }).catch((err: Error & { code?: string }) => {
+    if (err.code === "42P01")
+      throw new ConfigError(
+        `approvals need the database schema of migrations/0003_approvals.sql (${err.message}): run \`copilot-audit migrate\` or start without --no-migrate`,
+      );
+    throw err;
   });
   log.info(
     {
