@@ -8,24 +8,32 @@ import { withStore } from "./store.js";
 // that has nothing but copilot_audit_reader is enough: on PostgreSQL they never migrate (a reader may not);
 // the embedded database is migrated as usual (the CLI owns it).
 
+/** Reports over months of data may take minutes; the store's default statement timeout is 15 s. */
+export const REPORT_QUERY_TIMEOUT_MS = 30 * 60_000;
+
 /** Opens the store for reading; a database that was never migrated gets a clear message. */
 export async function withReadStore<T>(config: AppConfig, fn: (store: Store) => Promise<T>): Promise<T> {
-  return withStore(config, config.databaseUrl === null, async (store) => {
-    try {
-      return await fn(store);
-    } catch (err) {
-      const e = err as Error & { code?: string };
-      if (e.code === "42P01" && /audit_|exchange_log/.test(e.message))
-        throw new ConfigError(
-          `the database has no auditor views (${e.message}): run \`copilot-audit migrate\` with an owner login first`,
-        );
-      if (e.code === "42501")
-        throw new ConfigError(
-          `permission denied (${e.message}): the login needs the copilot_audit_reader role (GRANT copilot_audit_reader TO <login>)`,
-        );
-      throw err;
-    }
-  });
+  return withStore(
+    config,
+    config.databaseUrl === null,
+    async (store) => {
+      try {
+        return await fn(store);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        if (e.code === "42P01" && /audit_|exchange_log/.test(e.message))
+          throw new ConfigError(
+            `the database has no auditor views (${e.message}): run \`copilot-audit migrate\` with an owner login first`,
+          );
+        if (e.code === "42501")
+          throw new ConfigError(
+            `permission denied (${e.message}): the login needs the copilot_audit_reader role (GRANT copilot_audit_reader TO <login>)`,
+          );
+        throw err;
+      }
+    },
+    { queryTimeoutMs: REPORT_QUERY_TIMEOUT_MS },
+  );
 }
 
 /**

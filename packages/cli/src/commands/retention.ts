@@ -5,6 +5,7 @@ import { parseDuration } from "../durations.js";
 import { configFrom, formatOption, globalOptions } from "../options.js";
 import { progress } from "../progress.js";
 import { emit, utc } from "../tabular.js";
+import { REPORT_QUERY_TIMEOUT_MS } from "./read-store.js";
 import { withStore } from "./store.js";
 
 // `copilot-audit retention --older-than 180d [--dry-run]`: drops whole monthly partitions past the horizon
@@ -46,24 +47,29 @@ export function retentionCommand(): Command {
       const config = configFrom(opts);
       const olderThanMs = parseDuration(opts.olderThan, "--older-than");
       const bar = progress();
-      const { report, verified } = await withStore(config, true, async (store) => {
-        const report = await applyRetention(store, {
-          olderThanMs,
-          olderThan: opts.olderThan,
-          dryRun: opts.dryRun === true,
-          signedOffBy: operator(),
-          reason: opts.reason,
-          onProgress: (p) => bar.update(describeProgress(p)),
-        });
-        const verified =
-          report.runId === null
-            ? null
-            : await store.verify({
-                onProgress: (n) => bar.update(`verifying the result: ${n.toLocaleString("en")} rows`),
-              });
-        bar.done();
-        return { report, verified };
-      });
+      const { report, verified } = await withStore(
+        config,
+        true,
+        async (store) => {
+          const report = await applyRetention(store, {
+            olderThanMs,
+            olderThan: opts.olderThan,
+            dryRun: opts.dryRun === true,
+            signedOffBy: operator(),
+            reason: opts.reason,
+            onProgress: (p) => bar.update(describeProgress(p)),
+          });
+          const verified =
+            report.runId === null
+              ? null
+              : await store.verify({
+                  onProgress: (n) => bar.update(`verifying the result: ${n.toLocaleString("en")} rows`),
+                });
+          bar.done();
+          return { report, verified };
+        },
+        { queryTimeoutMs: REPORT_QUERY_TIMEOUT_MS },
+      );
       if (opts.format === "json") {
         process.stdout.write(
           `${JSON.stringify({ ...report, verify: verified && { ok: verified.ok, totalRows: verified.totalRows, firstProblem: verified.firstProblem } }, null, 2)}\n`,

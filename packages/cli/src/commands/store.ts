@@ -11,12 +11,14 @@ export async function withStore<T>(
   config: AppConfig,
   migrate: boolean,
   fn: (store: Store) => Promise<T>,
+  opts: { queryTimeoutMs?: number } = {},
 ): Promise<T> {
   const store = await openStore({
     databaseUrl: config.databaseUrl ?? undefined,
     dataDir: absolute(config.dataDir),
     migrate,
     fingerprintKey: config.fingerprintKey ?? undefined,
+    ...(opts.queryTimeoutMs === undefined ? {} : { queryTimeoutMs: opts.queryTimeoutMs }),
   });
   try {
     return await fn(store);
