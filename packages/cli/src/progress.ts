@@ -30,3 +30,27 @@ export function progress(
     },
   };
 }
+
+/**
+ * For one long query with nothing to count: after `afterMs`, shows `label` and the seconds elapsed on a
+ * terminal, until `work` settles.
+ */
+export async function ticking<T>(
+  label: string,
+  work: Promise<T>,
+  bar: Progress = progress(),
+  afterMs = 1000,
+): Promise<T> {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    const s = Math.floor((Date.now() - started) / 1000);
+    if (Date.now() - started >= afterMs) bar.update(`${label} ${s} s`);
+  }, 250);
+  timer.unref();
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    bar.done();
+  }
+}

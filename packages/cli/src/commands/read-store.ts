@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Store } from "@copilot-audit/store";
 import { type AppConfig, absolute, ConfigError } from "../config.js";
+import { ticking } from "../progress.js";
 import { withStore } from "./store.js";
 
 // Stores for the auditor's read-only commands (report, sessions). They read the audit_* views only, so a login
@@ -11,14 +12,21 @@ import { withStore } from "./store.js";
 /** Reports over months of data may take minutes; the store's default statement timeout is 15 s. */
 export const REPORT_QUERY_TIMEOUT_MS = 30 * 60_000;
 
-/** Opens the store for reading; a database that was never migrated gets a clear message. */
-export async function withReadStore<T>(config: AppConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the store for reading; a database that was never migrated gets a clear message. On a terminal, a
+ * query that takes more than a second shows the time elapsed on stderr (`progress: false` for live output).
+ */
+export async function withReadStore<T>(
+  config: AppConfig,
+  fn: (store: Store) => Promise<T>,
+  opts: { progress?: boolean } = {},
+): Promise<T> {
   return withStore(
     config,
     config.databaseUrl === null,
     async (store) => {
       try {
-        return await fn(store);
+        return opts.progress === false ? await fn(store) : await ticking("reading the audit log…", fn(store));
       } catch (err) {
         const e = err as Error & { code?: string };
         if (e.code === "42P01" && /audit_|exchange_log/.test(e.message))

@@ -105,42 +105,46 @@ export function sessionsCommand(): Command {
     const since = opts.since ? parseTime(opts.since, "--since") : undefined;
     const initial = opts.initial ? positiveInt(opts.initial, "--initial") : 10;
     const json = opts.format === "json";
-    await withReadStore(config, async (store) => {
-      const tail = new ExchangeTail(store.db, { since, initial, user: opts.user, host: opts.host });
-      let stop = false;
-      let wake: (() => void) | null = null;
-      const onSignal = () => {
-        stop = true;
-        wake?.();
-      };
-      process.once("SIGINT", onSignal);
-      process.once("SIGTERM", onSignal);
-      let failing = false;
-      try {
-        while (!stop) {
-          try {
-            for (const e of await tail.poll())
-              process.stdout.write(json ? `${JSON.stringify(e)}\n` : tailLine(e));
-            if (failing) process.stderr.write("copilot-audit: database reachable again\n");
-            failing = false;
-          } catch (err) {
-            if (!failing)
-              process.stderr.write(
-                `copilot-audit: cannot read new exchanges (${(err as Error).message}); retrying\n`,
-              );
-            failing = true;
+    await withReadStore(
+      config,
+      async (store) => {
+        const tail = new ExchangeTail(store.db, { since, initial, user: opts.user, host: opts.host });
+        let stop = false;
+        let wake: (() => void) | null = null;
+        const onSignal = () => {
+          stop = true;
+          wake?.();
+        };
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        let failing = false;
+        try {
+          while (!stop) {
+            try {
+              for (const e of await tail.poll())
+                process.stdout.write(json ? `${JSON.stringify(e)}\n` : tailLine(e));
+              if (failing) process.stderr.write("copilot-audit: database reachable again\n");
+              failing = false;
+            } catch (err) {
+              if (!failing)
+                process.stderr.write(
+                  `copilot-audit: cannot read new exchanges (${(err as Error).message}); retrying\n`,
+                );
+              failing = true;
+            }
+            if (stop) break;
+            const ac = new AbortController();
+            wake = () => ac.abort();
+            await sleep(intervalMs, undefined, { signal: ac.signal }).catch(() => undefined);
+            wake = null;
           }
-          if (stop) break;
-          const ac = new AbortController();
-          wake = () => ac.abort();
-          await sleep(intervalMs, undefined, { signal: ac.signal }).catch(() => undefined);
-          wake = null;
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
         }
-      } finally {
-        process.off("SIGINT", onSignal);
-        process.off("SIGTERM", onSignal);
-      }
-    });
+      },
+      { progress: false },
+    );
   });
 
   return sessions;
