@@ -3,7 +3,8 @@ import { TABLES } from "./columns.js";
 import type { AuditTable, Database } from "./schema.js";
 
 // The monthly partitions of the audit tables, as the catalog describes them (bounds read by the database, so
-// the session's time zone does not matter).
+// the session's time zone does not matter). pg_get_expr(bound, 0): bounds hold no column references, and
+// naming the partition would lock it (and wait behind whoever holds it exclusively).
 
 /** The partitioned audit tables (sessions, session_ends, exchanges, exchange_responses, findings). */
 export const PARTITIONED_TABLES = [
@@ -30,8 +31,8 @@ const BOUNDS = String.raw`FROM \('([^']+)'\) TO \('([^']+)'\)`;
 export async function listPartitions(db: Kysely<Database>): Promise<PartitionInfo[]> {
   const res = await sql<{ parent: string; partition: string; lower: Date | null; upper: Date | null }>`
     SELECT p.relname AS parent, c.relname AS partition,
-           (regexp_match(pg_get_expr(c.relpartbound, c.oid), ${BOUNDS}))[1]::timestamptz AS lower,
-           (regexp_match(pg_get_expr(c.relpartbound, c.oid), ${BOUNDS}))[2]::timestamptz AS upper
+           (regexp_match(pg_get_expr(c.relpartbound, 0), ${BOUNDS}))[1]::timestamptz AS lower,
+           (regexp_match(pg_get_expr(c.relpartbound, 0), ${BOUNDS}))[2]::timestamptz AS upper
     FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
     JOIN pg_class p ON p.oid = i.inhparent

@@ -151,7 +151,15 @@ export async function applyRetention(store: Store, opts: RetentionOptions): Prom
     let done = 0;
     for (const p of due) {
       progress({ step: "drop", done: done++, total: due.length });
-      await sql`DROP TABLE ${sql.table(p.partition)}`.execute(trx);
+      try {
+        await sql`DROP TABLE ${sql.table(p.partition)}`.execute(trx);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "55P03") throw err;
+        throw new RetentionRefusedError(
+          `could not lock ${p.table} to drop ${p.partition} within ${opts.lockTimeoutMs ?? 10_000} ms (long-running queries on it?); nothing was dropped: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
     }
     progress({ step: "drop", done, total: due.length });
     return { ...report, ...plan.summary, runId: run.runId, runChainId: run.chainId };

@@ -1,5 +1,6 @@
 import { backends } from "@copilot-audit/testkit";
 import { sql } from "kysely";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AuditWriter,
@@ -111,6 +112,52 @@ describe.each(await backends())("retention on %s", (backend) => {
     await tamper(victim.path);
     expect((await t.store.verify()).ok).toBe(true);
   });
+
+  it.runIf(backend === "pg")(
+    "gives up, dropping nothing, when it cannot lock the partitions in time",
+    async () => {
+      const other = new pg.Client({ connectionString: t.url });
+      await other.connect();
+      try {
+        await other.query("BEGIN");
+        // A writer stuck in a transaction on an old partition (e.g. replaying a spool): its lock conflicts.
+        await other.query(`LOCK TABLE exchanges_${ym(monthsAgo(8))} IN ROW EXCLUSIVE MODE`);
+        const before = await partitionNames();
+        await expect(
+          applyRetention(t.store, {
+            olderThanMs: 180 * DAY,
+            olderThan: "180d",
+            signedOffBy: "ops",
+            lockTimeoutMs: 300,
+          }),
+        ).rejects.toMatchObject({
+          code: "retention_refused",
+          message: expect.stringMatching(/could not lock/),
+        });
+        expect(await partitionNames()).toEqual(before);
+        // A long report reading an old partition: the SHARE lock is granted, but the DROP cannot get in.
+        await other.query("ROLLBACK");
+        await other.query("BEGIN");
+        await other.query(`SELECT count(*) FROM exchanges_${ym(monthsAgo(8))}`);
+        await expect(
+          applyRetention(t.store, {
+            olderThanMs: 180 * DAY,
+            olderThan: "180d",
+            signedOffBy: "ops",
+            lockTimeoutMs: 300,
+          }),
+        ).rejects.toMatchObject({
+          code: "retention_refused",
+          message: expect.stringMatching(/could not lock exchanges to drop/),
+        });
+        expect(await partitionNames()).toEqual(before);
+        expect(await t.store.db.selectFrom("retention_runs").select("id").execute()).toEqual([]);
+      } finally {
+        await other.query("ROLLBACK").catch(() => {});
+        await other.end();
+      }
+    },
+  );
 
   let first: RetentionReport;
   let second: RetentionReport;
