@@ -115,14 +115,13 @@ SELECT
   e.chain_id,
   e.seq
 FROM exchanges e
-LEFT JOIN LATERAL (
-  SELECT x.responded_at, x.ended_at, x.completion_text, x.status, x.outcome, x.error_code, x.error_details,
-         x.ttfb_ms, x.duration_ms, x.headers, x.body_text, x.body_bytes, x.body_size, x.body_sha256, x.body_truncated
-  FROM exchange_responses x
-  WHERE x.exchange_id = e.id
-  ORDER BY x.outcome = 'incomplete', x.ended_at
-  LIMIT 1
-) r ON true
+-- A plain join, so the planner may hash it for long ranges. An exchange has one response row; the only way to
+-- get two is a crash recovery's 'incomplete' plus the real one arriving later from a spool: the real one wins.
+LEFT JOIN exchange_responses r
+  ON r.exchange_id = e.id
+ AND (r.outcome <> 'incomplete'
+      OR NOT EXISTS (SELECT 1 FROM exchange_responses r2 WHERE r2.exchange_id = r.exchange_id AND r2.outcome <> 'incomplete'))
+-- Aggregates (one row each): the planner drops these joins when their columns are not selected.
 LEFT JOIN LATERAL (
   SELECT count(*) FILTER (WHERE y.direction = 'request')  AS request_findings,
          count(*) FILTER (WHERE y.direction = 'response') AS response_findings,
@@ -132,7 +131,6 @@ LEFT JOIN LATERAL (
   WHERE y.exchange_id = e.id
 ) f ON true
 LEFT JOIN LATERAL (
-  -- an aggregate (one row at most), so the planner drops this join when client_address is not selected
   SELECT min(z.client_address) AS client_address FROM sessions z WHERE z.id = e.session_id
 ) s ON true;
 
@@ -164,13 +162,11 @@ SELECT
   s.chain_id,
   s.seq
 FROM sessions s
-LEFT JOIN LATERAL (
-  SELECT x.closed_at, x.bytes_from_client, x.bytes_to_client, x.close_reason, x.exchange_count
-  FROM session_ends x
-  WHERE x.session_id = s.id
-  ORDER BY x.closed_at
-  LIMIT 1
-) c ON true;
+-- One end row per session; as for responses, a crash recovery's 'gateway_restart' end yields to a real one.
+LEFT JOIN session_ends c
+  ON c.session_id = s.id
+ AND (c.close_reason <> 'gateway_restart'
+      OR NOT EXISTS (SELECT 1 FROM session_ends c2 WHERE c2.session_id = c.session_id AND c2.close_reason <> 'gateway_restart'));
 
 -- One row per secret found in a request or a response, with the exchange it was found in and who sent it.
 -- Never the secret itself: `fingerprint` is its keyed HMAC (see `copilot-audit report exposure`).
@@ -200,13 +196,7 @@ SELECT
   f.chain_id,
   f.seq
 FROM findings f
-LEFT JOIN LATERAL (
-  SELECT x.session_id, x.requested_at, x.identity_issuer, x.identity_subject, x.identity_email, x.method, x.host,
-         x.path, x.endpoint_kind, x.model, x.client_request_id
-  FROM exchanges x
-  WHERE x.id = f.exchange_id
-  LIMIT 1
-) e ON true;
+LEFT JOIN exchanges e ON e.id = f.exchange_id;
 
 -- Per user and UTC day: how much they used Copilot, and what it saw.
 CREATE VIEW audit_daily_activity AS
