@@ -82,58 +82,65 @@ console.log(
 );
 console.log("|---|---|---|---|---|---|---|---|");
 
-let bare = null;
-const run = async (name, mk) => {
-  const d1 = mk(1);
-  const c1 = await load({
-    dispatcher: d1,
-    url: `https://localhost:${upPort}/models`,
-    concurrency: 1,
-    durationMs,
-  });
-  await d1.close();
-  const d16 = mk(16);
-  const c16 = await load({
-    dispatcher: d16,
-    url: `https://localhost:${upPort}/models`,
-    concurrency: 16,
-    durationMs,
-  });
-  const s16 = (
-    await load({
-      dispatcher: d16,
-      url: `https://localhost:${upPort}/chat/completions`,
-      concurrency: 16,
-      durationMs,
-      ...chatStream,
-    })
-  ).rps;
-  await d16.close();
+// Variants run interleaved: each workload goes round after round, every variant (shuffled) for a short slice,
+// and the median over rounds is reported — so load drifting on a shared machine hits every variant alike.
+const rounds = Number(opt("rounds", "5"));
+const slice = Math.max(1000, Math.floor(durationMs / 2));
+const variants = { direct: { name: "direct", dispatcher: () => null } };
+for (const name of Object.keys(VARIANTS).filter((v) => only.includes(v)))
+  variants[name] = await startVariant(name);
+const dispatcherFor = (name, c) =>
+  name === "direct" ? new Agent({ connect: { ca: upCa }, connections: c }) : variants[name].dispatcher();
+const workloads = [
+  { key: "c1", concurrency: 1, url: `https://localhost:${upPort}/models`, extra: {} },
+  { key: "c16", concurrency: 16, url: `https://localhost:${upPort}/models`, extra: {} },
+  { key: "sse16", concurrency: 16, url: `https://localhost:${upPort}/chat/completions`, extra: chatStream },
+];
+const samples = {};
+for (const w of workloads) {
+  for (let r = 0; r < rounds; r++) {
+    const order = Object.keys(variants).sort(() => Math.random() - 0.5);
+    for (const name of order) {
+      const d = dispatcherFor(name, w.concurrency);
+      const res = await load({
+        dispatcher: d,
+        url: w.url,
+        concurrency: w.concurrency,
+        durationMs: slice,
+        warmupMs: 300,
+        ...w.extra,
+      });
+      await d.close();
+      ((samples[name] ??= {})[w.key] ??= []).push(res);
+    }
+  }
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stat = (name, key, f) => median(samples[name][key].map(f));
+for (const name of Object.keys(variants)) {
   const row = {
     variant: name,
-    c1p50: c1.p50,
-    c1p99: c1.p99,
-    c1rps: c1.rps,
-    c16rps: c16.rps,
-    sse16: s16,
-    errors: c1.errors + c16.errors,
+    c1p50: stat(name, "c1", (x) => x.p50),
+    c1p99: stat(name, "c1", (x) => x.p99),
+    c1rps: stat(name, "c1", (x) => x.rps),
+    c16rps: stat(name, "c16", (x) => x.rps),
+    sse16: stat(name, "sse16", (x) => x.rps),
+    errors: Object.values(samples[name])
+      .flat()
+      .reduce((n, x) => n + x.errors, 0),
   };
   results.rows.push(row);
-  if (name === "bare") bare = row;
-  const ratio = (x, b) => (b ? `${fmt(x / b)}×` : "");
-  console.log(
-    `| ${name} | ${fmt(c1.p50)} | ${fmt(c1.p99)} | ${fmt(c1.rps, 0)} | ${fmt(c16.rps, 0)} | ${ratio(c16.rps, bare?.c16rps)} | ${fmt(s16, 0)} | ${ratio(s16, bare?.sse16)} |`,
-  );
-};
-
-await run("direct", (c) => new Agent({ connect: { ca: upCa }, connections: c }));
-const variants = {};
-for (const name of Object.keys(VARIANTS).filter((v) => only.includes(v))) {
-  const v = await startVariant(name);
-  variants[name] = v;
-  await run(name, () => v.dispatcher());
-  if (name !== "bare" && name !== "auth") await v.proc.stop();
 }
+const bare = results.rows.find((r) => r.variant === "bare");
+const direct = results.rows.find((r) => r.variant === "direct");
+const ratio = (x, b) => (b ? `${fmt(x / b)}×` : "");
+for (const row of results.rows) {
+  console.log(
+    `| ${row.variant} | ${fmt(row.c1p50)} | ${fmt(row.c1p50 - direct.c1p50)} | ${fmt(row.c1p99)} | ${fmt(row.c16rps, 0)} | ${ratio(row.c16rps, bare?.c16rps)} | ${fmt(row.sse16, 0)} | ${ratio(row.sse16, bare?.sse16)} | ${row.errors} |`,
+  );
+}
+for (const name of Object.keys(variants))
+  if (!["direct", "bare", "auth"].includes(name)) await variants[name].proc.stop();
 
 // CONNECT + first exchange on a fresh connection: what identity adds per new tunnel.
 if (variants.bare && variants.auth) {
