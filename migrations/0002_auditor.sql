@@ -64,6 +64,11 @@ BEGIN
 END
 $$;
 
+-- Time-ordered reads (sessions tail, sessions list, a report over a few days of a month): the time column is the
+-- last of the primary keys, so without these every such read scans whole partitions. Cascades to every partition.
+CREATE INDEX exchanges_requested_at_idx ON exchanges (requested_at);
+CREATE INDEX sessions_opened_at_idx ON sessions (opened_at);
+
 -- One row per intercepted request, with its response (if any), who sent it and how many secrets it held.
 -- A response row may be missing (exchange still running, or cut by a crash before recovery marked it).
 CREATE VIEW audit_exchanges AS

@@ -176,6 +176,16 @@ async function bench(backend) {
       exchanges: EXCHANGES,
       fillSeconds: Math.round(fillSeconds * 10) / 10,
       "report activity (month)": await time(() => activityReport(db, month)),
+      "baseline: the same month with per-exchange LATERAL lookups (first view design)": await time(() =>
+        sql`SELECT to_char((e.requested_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, e.identity_subject,
+                   count(*), sum(f.n), sum(r.body_size)
+            FROM exchanges e
+            LEFT JOIN LATERAL (SELECT x.body_size FROM exchange_responses x WHERE x.exchange_id = e.id
+                               ORDER BY x.outcome = 'incomplete', x.ended_at LIMIT 1) r ON true
+            LEFT JOIN LATERAL (SELECT count(*) AS n FROM findings y WHERE y.exchange_id = e.id) f ON true
+            WHERE e.requested_at >= ${new Date(monthStart)}
+            GROUP BY 1, e.identity_issuer, e.identity_subject`.execute(db),
+      ),
       "report activity (7 days, one user)": await time(() =>
         activityReport(db, { ...week, user: "user7@example.com" }),
       ),
