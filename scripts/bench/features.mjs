@@ -111,7 +111,9 @@ for (const w of workloads) {
         ...w.extra,
       });
       await d.close();
-      ((samples[name] ??= {})[w.key] ??= []).push(res);
+      samples[name] ??= {};
+      samples[name][w.key] ??= [];
+      samples[name][w.key].push(res);
     }
   }
 }

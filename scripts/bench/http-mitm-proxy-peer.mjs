@@ -1,10 +1,10 @@
 // http-mitm-proxy 1.1.0 as a peer, configured as fairly as it allows (keepAlive, forceSNI, no console
 // noise), to measure what its design costs against ours (docs/decisions.md D1). Prints {"port":…,"caFile":…}.
 import { join } from "node:path";
-import { Proxy } from "http-mitm-proxy";
+import { Proxy as MitmProxy } from "http-mitm-proxy";
 
 const dir = process.argv[2];
-const proxy = new Proxy();
+const proxy = new MitmProxy();
 proxy._onError = () => undefined;
 console.info = () => undefined;
 console.debug = () => undefined;

@@ -21,7 +21,9 @@ for (const keyType of ["ec", "rsa"]) {
     const leaf = mintLeaf(ca, key, `h${i}.githubcopilot.com`);
     createSecureContext({ key: key.privateKeyPem, cert: leaf.certChainPem });
   });
-  console.log(`${keyType.toUpperCase()} CA: mint ${mint.toFixed(3)} ms; mint + SecureContext ${withContext.toFixed(3)} ms`);
+  console.log(
+    `${keyType.toUpperCase()} CA: mint ${mint.toFixed(3)} ms; mint + SecureContext ${withContext.toFixed(3)} ms`,
+  );
 }
 // Baseline: forge end to end with an RSA-2048 CA (build + pure-JS sign).
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

@@ -73,6 +73,11 @@ export class Exchange {
   requestFindings: readonly Finding[] = [];
   /** The decoded request body as it should be stored (masked); null = nothing read. */
   recordRequestBody: Uint8Array | null = null;
+  /** Request / response headers as they should be stored (secrets masked); null = the raw headers. */
+  recordRequestHeaders: Array<[string, string]> | null = null;
+  recordResponseHeaders: Array<[string, string]> | null = null;
+  /** Secrets found in response headers (those in the body are the redactor's). */
+  responseHeaderFindings: readonly Finding[] = [];
   /** The request row is durable. */
   requestRecorded = false;
   /** The response redactor (findings, completion text, the masked copy in report mode). */

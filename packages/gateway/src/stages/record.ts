@@ -133,7 +133,7 @@ function requestRecord(ex: Exchange): RequestRecord {
     endpointKind: ex.endpoint,
     model,
     identity: identityRecord(ex.session),
-    headers: rawHeaderPairs(ex.req.rawHeaders),
+    headers: ex.recordRequestHeaders ?? rawHeaderPairs(ex.req.rawHeaders),
     body: ex.recordRequestBody,
     promptText,
     findings: findingRecords(ex.requestFindings),
@@ -149,11 +149,15 @@ function responseRecord(ex: Exchange, capture: BodyCapture | undefined): Respons
     respondedAt: ex.respondedAt,
     endedAt: new Date(),
     status: ex.res.headersSent || gatewayAnswered ? ex.res.statusCode : ex.responseStatus || null,
-    headers: Object.entries(headers).flatMap(([k, v]) =>
-      v === undefined
-        ? []
-        : (Array.isArray(v) ? v : [String(v)]).map((x): [string, string] => [k, String(x)]),
-    ),
+    // The upstream's headers with secrets masked when it answered; the gateway's own headers when it refused.
+    headers:
+      !gatewayAnswered && ex.recordResponseHeaders
+        ? ex.recordResponseHeaders
+        : Object.entries(headers).flatMap(([k, v]) =>
+            v === undefined
+              ? []
+              : (Array.isArray(v) ? v : [String(v)]).map((x): [string, string] => [k, String(x)]),
+          ),
     body: capture ? capture.finish() : gatewayAnswered && ex.error ? errorBody(ex.error.message) : null,
     completionText: redactor ? redactor.completionText() || null : null,
     ttfbMs: ex.timings.firstByteMs === undefined ? null : Math.round(ex.timings.firstByteMs),
@@ -167,6 +171,9 @@ function responseRecord(ex: Exchange, capture: BodyCapture | undefined): Respons
         : null) ??
       (redactor?.degraded ? `redaction degraded: ${redactor.degraded}` : null),
     endpointKind: ex.endpoint,
-    findings: redactor ? findingRecords(redactor.findings) : [],
+    findings: [
+      ...findingRecords(ex.responseHeaderFindings),
+      ...(redactor ? findingRecords(redactor.findings) : []),
+    ],
   };
 }

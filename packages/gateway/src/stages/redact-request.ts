@@ -2,6 +2,7 @@ import { type Detector, type RedactMode, redactRequestBody } from "@copilot-audi
 import { codingOf, decodeBody, encodeBody } from "../codings.js";
 import { GatewayError } from "../errors.js";
 import type { Exchange } from "../exchange.js";
+import { maskHeaderSecrets } from "../header-secrets.js";
 import { getHeader, setHeader } from "../headers.js";
 import type { Stage } from "../stage.js";
 
@@ -25,6 +26,9 @@ export function redactRequest(opts: RedactRequestOptions): Stage {
     scope: "audited",
     explain: () => `secrets in request bodies: ${opts.mode} (masks read [REDACTED:<rule-id>])`,
     onRequest(ex: Exchange) {
+      const headers = maskHeaderSecrets(ex.req.rawHeaders, "request", opts.detector, opts.fingerprint);
+      ex.recordRequestHeaders = headers.pairs;
+      ex.requestFindings = headers.findings;
       const raw = ex.requestBody;
       if (!raw || raw.length === 0) {
         ex.recordRequestBody = raw;
@@ -57,7 +61,7 @@ export function redactRequest(opts: RedactRequestOptions): Stage {
         { kind: ex.endpoint, contentType: getHeader(ex.requestHeaders, "content-type"), body },
         { detector: opts.detector, mode: opts.mode, fingerprint: opts.fingerprint },
       );
-      ex.requestFindings = r.findings;
+      ex.requestFindings = [...headers.findings, ...r.findings];
       ex.recordRequestBody = r.recordBody;
       if (r.blocked) {
         return new GatewayError(

@@ -1,6 +1,7 @@
 import { createResponseRedactor, type Detector, type RedactMode } from "@copilot-audit/redact";
 import { ERROR_CODE_HEADER } from "../errors.js";
 import type { Exchange } from "../exchange.js";
+import { maskHeaderSecrets } from "../header-secrets.js";
 import { getHeader } from "../headers.js";
 import type { Stage } from "../stage.js";
 
@@ -25,6 +26,13 @@ export function redactResponse(opts: RedactResponseOptions): Stage {
     scope: "audited",
     explain: () =>
       `secrets in responses (streamed too): ${opts.mode}; the completion text is assembled for the record`,
+    onResponseHeaders(ex: Exchange) {
+      const raw = ex.upstreamResponse?.rawHeaders ?? [];
+      const headers = maskHeaderSecrets(raw, "response", opts.detector, opts.fingerprint);
+      ex.recordResponseHeaders = headers.pairs;
+      ex.responseHeaderFindings = headers.findings;
+      return undefined;
+    },
     responseBody(ex: Exchange) {
       const redactor = createResponseRedactor(
         { kind: ex.endpoint, contentType: getHeader(ex.responseHeaders, "content-type") },

@@ -212,6 +212,36 @@ describe.each(await backends())("recording through the gateway (%s)", (backend) 
     });
   });
 
+  it("keeps secrets in custom headers out of the record (the header itself is forwarded unchanged)", async () => {
+    const secret = githubToken(3);
+    const r = await request("https://api.githubcopilot.com/models", {
+      dispatcher: agent(),
+      headers: { "x-request-id": `hdr-${backend}`, "x-api-key": secret },
+    });
+    expect(r.statusCode).toBe(200);
+    await r.body.dump();
+    expect(s.upstream.requests.find((x) => x.requestId === `hdr-${backend}`)?.headers["x-api-key"]).toBe(
+      secret,
+    );
+    await vi.waitFor(async () => {
+      const ex = await db.store.db
+        .selectFrom("exchanges")
+        .select(["id", "headers"])
+        .where("client_request_id", "=", `hdr-${backend}`)
+        .executeTakeFirstOrThrow();
+      expect(JSON.stringify(ex.headers)).not.toContain(secret.slice(4));
+      expect(JSON.stringify(ex.headers)).toContain("[REDACTED:github-pat]");
+      const f = await db.store.db
+        .selectFrom("findings")
+        .selectAll()
+        .where("exchange_id", "=", ex.id)
+        .execute();
+      expect(f.map((x) => [x.direction, x.location, x.action, x.fingerprint])).toEqual([
+        ["request", "headers.x-api-key", "reported", db.store.fingerprint(secret)],
+      ]);
+    });
+  });
+
   it("fingerprints the Copilot token from the token exchange in the record, not in what the client gets", async () => {
     const r = await request("https://api.github.com/copilot_internal/v2/token", {
       dispatcher: agent(),
@@ -316,6 +346,7 @@ describe.each(await backends())("recording through the gateway (%s)", (backend) 
     const all = dump.rows[0]?.t ?? "";
     expect(all).not.toContain(githubToken(1));
     expect(all).not.toContain(githubToken(2));
+    expect(all).not.toContain(githubToken(3));
     expect(all).not.toContain(token);
     const report = await db.store.verify();
     expect(report.ok).toBe(true);
